@@ -1,0 +1,30 @@
+# Two commands for a fresh machine: `make demo` and `make test`. Both set up .venv when missing.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+export DO_NOT_TRACK := 1
+
+.PHONY: setup demo test lint bench clean-store
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip>=24"
+	$(PY) -m pip install -q -e '.[dev]'
+	# face_recognition pins dlib (a 10-20 min source build); dlib-bin provides it prebuilt.
+	$(PY) -m pip install -q --no-deps face-recognition==1.3.0
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(VENV)/bin/music2dance demo --out demo.mp4
+
+test: setup lint
+	$(PY) -m pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: setup
+	for script in bench/*.py; do $(PY) $$script || exit 1; done

@@ -1,0 +1,56 @@
+"""Artifact keys: SHA-256 over a canonical JSON encoding of everything a stage's output depends on.
+
+Keys need upstream *keys*, not upstream data, so the whole run can be planned before any stage runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+_CHUNK = 1 << 20
+
+
+def canonical_json(value: Any) -> str:
+    """Stable encoding: sorted keys, no whitespace, floats via repr, so equal inputs hash equally."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+
+
+def key_ingredients(
+    stage: str,
+    version: int,
+    params: Mapping[str, Any],
+    input_hashes: Mapping[str, str],
+    upstream_keys: Mapping[str, str],
+) -> dict[str, Any]:
+    """The full record a key is computed from; stored in lineage so `plan` can explain a miss."""
+    return {
+        "stage": stage,
+        "version": version,
+        "params": dict(params),
+        "inputs": dict(input_hashes),
+        "upstream": dict(upstream_keys),
+    }
+
+
+def stage_key(ingredients: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(ingredients).encode()).hexdigest()
+
+
+@lru_cache(maxsize=256)
+def _file_sha256_cached(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(_CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_sha256(path: str | Path) -> str:
+    """Content hash of a raw input file (memoised per process on path, size and mtime)."""
+    stat = Path(path).stat()
+    return _file_sha256_cached(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)

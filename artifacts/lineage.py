@@ -1,0 +1,38 @@
+"""Lineage recorded in every group's attrs: what went in, which code made it, how long it took."""
+
+from __future__ import annotations
+
+import platform
+import socket
+from datetime import UTC, datetime
+from functools import lru_cache
+from importlib import metadata
+from typing import Any
+
+_PACKAGES = ("music2dance", "numpy", "torch", "zarr", "librosa", "prefect", "diffusers", "smplx")
+
+
+@lru_cache(maxsize=1)
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def lineage_record(key: str, ingredients: dict[str, Any], seconds: float) -> dict[str, Any]:
+    return {
+        "stage": ingredients["stage"],
+        "key": key,
+        "version": ingredients["version"],
+        "params": ingredients["params"],
+        "inputs": ingredients["inputs"],
+        "upstream": ingredients["upstream"],
+        "packages": package_versions(),
+        "seconds": round(seconds, 3),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "host": socket.gethostname(),
+    }

@@ -1,0 +1,1 @@
+"""Prefect flows: they wire stage keys together and never hold arrays."""

@@ -1,0 +1,123 @@
+"""The stage DAG and the planner: every key is computed from params, input hashes and upstream
+keys before any stage runs, so a fully cached run starts nothing."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from artifacts.keys import file_sha256, key_ingredients, stage_key
+from artifacts.materialize import PlannedStage
+from artifacts.store import Store
+from tasks.base import InputError, Param, StageSpec
+
+STAGE_ORDER = ("audio", "motion", "render", "densepose", "align", "animate")
+_EXPLAIN_LIMIT = 64  # earlier artifacts compared when explaining a miss
+
+
+@cache
+def stage_specs() -> dict[str, StageSpec]:
+    """name -> SPEC, in topological order (each stage's upstream comes before it)."""
+    specs = {name: importlib.import_module(f"tasks.{name}.task").SPEC for name in STAGE_ORDER}
+    for name, spec in specs.items():
+        if spec.name != name:
+            raise RuntimeError(f"tasks/{name}/task.py declares stage {spec.name!r}")
+    return specs
+
+
+def param_rules() -> dict[str, Mapping[str, Param]]:
+    return {name: spec.params for name, spec in stage_specs().items()}
+
+
+@dataclass
+class PlanEntry:
+    planned: PlannedStage
+    cached: bool
+    why: list[str] = field(default_factory=list)
+
+
+def _existing_file(path: str | Path, kind: str) -> Path:
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise InputError(f"{kind} file not found: {path} (check the path)")
+    return path.resolve()
+
+
+def make_plan(
+    audio: str | Path, image: str | Path, params: Mapping[str, Mapping[str, Any]], store: Store
+) -> list[PlanEntry]:
+    raw = {"audio": _existing_file(audio, "audio"), "image": _existing_file(image, "image")}
+    hashes = {kind: file_sha256(path) for kind, path in raw.items()}
+    keys: dict[str, str] = {}
+    plan = []
+    for name, spec in stage_specs().items():
+        ingredients = key_ingredients(
+            stage=name,
+            version=spec.version,
+            params=params[name],
+            input_hashes={kind: hashes[kind] for kind in spec.raw_inputs},
+            upstream_keys={up: keys[up] for up in spec.upstream},
+        )
+        keys[name] = stage_key(ingredients)
+        planned = PlannedStage(
+            name=name,
+            key=keys[name],
+            ingredients=ingredients,
+            upstream={up: keys[up] for up in spec.upstream},
+            audio_path=str(raw["audio"]) if "audio" in spec.raw_inputs else None,
+            image_path=str(raw["image"]) if "image" in spec.raw_inputs else None,
+        )
+        cached = store.has(name, keys[name])
+        plan.append(PlanEntry(planned, cached, [] if cached else explain_miss(store, ingredients)))
+    return plan
+
+
+def _differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    stage = new["stage"]
+    out = []
+    if old.get("version") != new["version"]:
+        out.append(f"code version {old.get('version')} -> {new['version']}")
+    for kind, digest in new["inputs"].items():
+        if old.get("inputs", {}).get(kind) != digest:
+            out.append(f"input {kind} changed")
+    for up, key in new["upstream"].items():
+        if old.get("upstream", {}).get(up) != key:
+            out.append(f"upstream {up} changed")
+    old_params = old.get("params", {})
+    for key in sorted(set(old_params) | set(new["params"])):
+        if old_params.get(key) != new["params"].get(key):
+            out.append(f"param {stage}.{key} {old_params.get(key)!r} -> {new['params'].get(key)!r}")
+    return out
+
+
+def explain_miss(store: Store, ingredients: Mapping[str, Any]) -> list[str]:
+    """Why a key is missing: the differences to the closest earlier artifact of the same stage."""
+    stage = ingredients["stage"]
+    candidates = sorted(
+        store.records(stage), key=lambda rec: rec[2].stat().st_mtime, reverse=True
+    )[:_EXPLAIN_LIMIT]
+    best: list[str] | None = None
+    for _, key, _ in candidates:
+        diffs = _differences(store.lineage(stage, key), ingredients)
+        if best is None or len(diffs) < len(best):
+            best = diffs
+    if best is None:
+        return ["never computed in this store"]
+    return best or ["earlier copy was evicted or never completed"]
+
+
+def validate_inputs(plan: list[PlanEntry]) -> None:
+    """Cheap checks of the raw inputs that the stages to run will read, before anything runs, so
+    bad input fails fast and leaves the store untouched."""
+    from tasks.align.face import validate_reference
+    from tasks.audio.decode import validate_audio
+
+    to_run = [e.planned for e in plan if not e.cached]
+    if any(p.audio_path for p in to_run):
+        validate_audio(Path(next(p.audio_path for p in to_run if p.audio_path)))
+    if any(p.image_path for p in to_run):
+        validate_reference(Path(next(p.image_path for p in to_run if p.image_path)))

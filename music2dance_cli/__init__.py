@@ -1,0 +1,1 @@
+"""The `music2dance` command line."""

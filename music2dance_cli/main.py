@@ -1,0 +1,210 @@
+"""`music2dance`: turn a music clip and one photo into a video of that person dancing.
+
+Every stage output is cached in a content-addressed store, so a re-run recomputes only the stages
+whose inputs, params or code changed. `music2dance plan` shows what would run and why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from tasks.base import InputError
+
+EPILOG = """examples:
+  music2dance demo                                   # synthesized music + a public-domain photo
+  music2dance run --audio song.mp3 --image me.jpg --out dance.mp4
+  music2dance run --audio song.mp3 --image me.jpg --out dance.mp4 --set motion.seed=7
+  music2dance plan --audio song.mp3 --image me.jpg --set animate.crf=23
+  music2dance cache ls | verify | gc
+
+params: every --set stage.key=value is listed with its default in params/defaults.yaml.
+store:  --store DIR or $MUSIC2DANCE_STORE (default ~/.cache/music2dance)."""
+
+
+def _prefect_env() -> None:
+    """Quiet, local-first Prefect defaults; any value the user exported wins."""
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def default_store() -> str:
+    return os.environ.get("MUSIC2DANCE_STORE", str(Path.home() / ".cache" / "music2dance"))
+
+
+def _add_run_args(p: argparse.ArgumentParser, with_inputs: bool = True) -> None:
+    if with_inputs:
+        p.add_argument("--audio", required=True, help="music file (wav, mp3, flac, ogg, m4a ...)")
+        p.add_argument("--image", required=True, help="photo of one person, face visible")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="STAGE.KEY=VALUE",
+        help="override a param from params/defaults.yaml (repeatable)",
+    )
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _summary(report: dict[str, Any]) -> None:
+    _write(f"{'stage':<10} {'status':<7} {'seconds':>8}  key")
+    for s in report["stages"]:
+        status = "cached" if s["cached"] else "ran"
+        _write(f"{s['name']:<10} {status:<7} {s['seconds']:>8.2f}  {s['key'][:12]}")
+    _write(f"output: {report['output']}")
+
+
+def _copy_atomic(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex[:8]}.tmp")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+
+
+def run_pipeline(audio: str, image: str, overrides: list[str], store_root: str) -> dict[str, Any]:
+    """Plan from keys; start Prefect only when some stage is missing."""
+    from artifacts.store import ArtifactRef, Store
+    from flows.dag import make_plan, param_rules, validate_inputs
+    from params import resolve_params
+
+    store = Store(store_root)
+    params = resolve_params(param_rules(), overrides)
+    plan = make_plan(audio, image, params, store)
+    if all(entry.cached for entry in plan):
+        from flows.dance_video import report
+
+        logging.getLogger("music2dance").info("every stage cached: Prefect not started")
+        refs = [
+            ArtifactRef(e.planned.name, e.planned.key, store.uri(e.planned.name, e.planned.key),
+                        True, 0.0)
+            for e in plan
+        ]
+        return report(refs, store)
+    validate_inputs(plan)
+    from flows.dance_video import dance_video
+
+    return dance_video(audio=str(audio), image=str(image), overrides=overrides, store=store_root)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    report = run_pipeline(args.audio, args.image, args.set, args.store)
+    out = Path(args.out).expanduser()
+    _copy_atomic(Path(report["output"]), out)
+    report["output"] = str(out.resolve())
+    if args.report:
+        Path(args.report).write_text(json.dumps(report, indent=2))
+    _summary(report)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from tasks.align.face import write_demo_reference
+    from tasks.audio.synth import write_demo_music
+
+    inputs = Path(args.store) / "inputs"
+    inputs.mkdir(parents=True, exist_ok=True)
+    args.audio = str(write_demo_music(inputs / "demo_music.wav", seconds=args.seconds))
+    args.image = str(write_demo_reference(inputs / "astronaut.png"))
+    return cmd_run(args)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from artifacts.store import Store
+    from flows.dag import make_plan, param_rules
+    from params import resolve_params
+
+    params = resolve_params(param_rules(), args.set)
+    for entry in make_plan(args.audio, args.image, params, Store(args.store)):
+        status = "cached" if entry.cached else "run"
+        why = "" if entry.cached else "  <- " + "; ".join(entry.why)
+        _write(f"{entry.planned.name:<10} {status:<7} {entry.planned.key[:12]}{why}")
+    return 0
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    from artifacts.store import Store
+
+    store = Store(args.store)
+    if args.action == "ls":
+        for stage, key, path in store.records(args.stage):
+            lineage = store.lineage(stage, key)
+            mib = store.size_bytes(path) / 2**20
+            _write(f"{stage:<10} {key[:12]}  {mib:8.2f} MiB  {lineage.get('created', '?')}")
+    elif args.action == "verify":
+        problems = store.verify(evict=not args.no_evict)
+        for p in problems:
+            _write(f"{p.stage:<10} {p.key[:12]}  {p.reason}" + ("" if args.no_evict else " (evicted)"))
+        _write(f"{len(problems)} damaged artifact(s)")
+        return 1 if problems else 0
+    else:
+        removed = store.gc(older_than_days=args.older_than)
+        _write(f"removed {len(removed)} item(s)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="music2dance",
+        description=__doc__,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--store", default=default_store(), help="artifact store root")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show Prefect's logs too")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="music + photo -> dance video (cached stages are reused)")
+    _add_run_args(run)
+    run.add_argument("--out", required=True, help="output mp4 (H.264 + AAC, music muxed)")
+    run.add_argument("--report", help="write a JSON report of every stage (key, cached, seconds)")
+    run.set_defaults(func=cmd_run)
+
+    demo = sub.add_parser("demo", help="render the demo: synthesized music + astronaut photo")
+    _add_run_args(demo, with_inputs=False)
+    demo.add_argument("--out", default="demo.mp4", help="output mp4 (default demo.mp4)")
+    demo.add_argument("--seconds", type=float, default=10.0, help="length of the demo music")
+    demo.add_argument("--report", help="write a JSON run report")
+    demo.set_defaults(func=cmd_demo)
+
+    plan = sub.add_parser("plan", help="which stages would run and why (runs nothing)")
+    _add_run_args(plan)
+    plan.set_defaults(func=cmd_plan)
+
+    cache = sub.add_parser("cache", help="list, verify or clean the artifact store")
+    cache.add_argument("action", choices=["ls", "verify", "gc"])
+    cache.add_argument("--stage", help="ls: only this stage")
+    cache.add_argument("--no-evict", action="store_true", help="verify: report only")
+    cache.add_argument("--older-than", type=float, help="gc: also drop artifacts unused N days")
+    cache.set_defaults(func=cmd_cache)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    _prefect_env()
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr
+    )
+    if args.verbose:
+        os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
+    try:
+        return args.func(args)
+    except InputError as err:
+        sys.stderr.write(f"error: {err}\n")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

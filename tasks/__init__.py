@@ -1,0 +1,1 @@
+"""One package per pipeline stage: pure modules (arrays in, arrays out) plus a thin Prefect task."""
