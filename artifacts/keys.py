@@ -16,7 +16,7 @@ _CHUNK = 1 << 20
 
 
 def canonical_json(value: Any) -> str:
-    """Stable encoding: sorted keys, no whitespace, floats via repr, so equal inputs hash equally."""
+    """Stable encoding (sorted keys, no whitespace) so equal inputs always hash equally."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
 
 

@@ -36,10 +36,12 @@ def materialize(spec: StageSpec, planned: PlannedStage, store_root: str) -> Arti
     store = Store(store_root)
     if store.has(planned.name, planned.key):
         log.info("%-10s cached   %s", planned.name, planned.key[:12])
-        return ArtifactRef(planned.name, planned.key, store.uri(planned.name, planned.key), True, 0.0)
+        return ArtifactRef(
+            planned.name, planned.key, store.uri(planned.name, planned.key), True, 0.0
+        )
     start = time.perf_counter()
-    log.info("%-10s running  %s", planned.name, planned.key[:12])
     with store.staging(planned.name, planned.key) as (workdir, group):
+        log.info("%-10s running  %s", planned.name, planned.key[:12])
         spec.compute(
             StageContext(
                 params=planned.ingredients["params"],

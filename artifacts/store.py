@@ -86,7 +86,9 @@ class Store:
 
     # -- paths ---------------------------------------------------------------------------------
     def path(self, stage: str, key: str) -> Path:
-        if not (stage.isidentifier() and len(key) == 64 and all(c in "0123456789abcdef" for c in key)):
+        if not (
+            stage.isidentifier() and len(key) == 64 and all(c in "0123456789abcdef" for c in key)
+        ):
             raise ValueError(f"not an artifact address: {stage}/{key}")
         return self.root / "artifacts" / stage / key
 
@@ -128,7 +130,7 @@ class Store:
             raise
 
     def publish(self, tmp: Path, stage: str, key: str) -> bool:
-        """Checksum every file, write the MANIFEST last, rename into place. False if we lost a race."""
+        """Checksum every file, write the MANIFEST last, rename into place. False: lost a race."""
         manifest = {str(p.relative_to(tmp)): [p.stat().st_size, _sha256(p)] for p in _files(tmp)}
         (tmp / MANIFEST).write_text(json.dumps({"stage": stage, "key": key, "files": manifest}))
         final = self.path(stage, key)

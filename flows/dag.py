@@ -97,9 +97,9 @@ def _differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
 def explain_miss(store: Store, ingredients: Mapping[str, Any]) -> list[str]:
     """Why a key is missing: the differences to the closest earlier artifact of the same stage."""
     stage = ingredients["stage"]
-    candidates = sorted(
-        store.records(stage), key=lambda rec: rec[2].stat().st_mtime, reverse=True
-    )[:_EXPLAIN_LIMIT]
+    candidates = sorted(store.records(stage), key=lambda rec: rec[2].stat().st_mtime, reverse=True)[
+        :_EXPLAIN_LIMIT
+    ]
     best: list[str] | None = None
     for _, key, _ in candidates:
         diffs = _differences(store.lineage(stage, key), ingredients)

@@ -87,8 +87,9 @@ def run_pipeline(audio: str, image: str, overrides: list[str], store_root: str) 
 
         logging.getLogger("music2dance").info("every stage cached: Prefect not started")
         refs = [
-            ArtifactRef(e.planned.name, e.planned.key, store.uri(e.planned.name, e.planned.key),
-                        True, 0.0)
+            ArtifactRef(
+                e.planned.name, e.planned.key, store.uri(e.planned.name, e.planned.key), True, 0.0
+            )
             for e in plan
         ]
         return report(refs, store)
@@ -109,15 +110,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    from tasks.align.face import write_demo_reference
-    from tasks.audio.synth import write_demo_music
+def write_demo_inputs(folder: Path, seconds: float = 10.0) -> tuple[Path, Path]:
+    """Synthesized music and scikit-image's public-domain astronaut photo: no downloads."""
+    from PIL import Image
+    from skimage import data
 
-    inputs = Path(args.store) / "inputs"
-    inputs.mkdir(parents=True, exist_ok=True)
-    args.audio = str(write_demo_music(inputs / "demo_music.wav", seconds=args.seconds))
-    args.image = str(write_demo_reference(inputs / "astronaut.png"))
+    from tasks.audio.synth import synth_music, write_wav
+
+    folder.mkdir(parents=True, exist_ok=True)
+    audio, image = folder / "demo_music.wav", folder / "astronaut.png"
+    write_wav(audio, synth_music(seconds=seconds, bpm=112, seed=0, sample_rate=44100), 44100)
+    Image.fromarray(data.astronaut()).save(image)
+    return audio, image
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    audio, image = write_demo_inputs(Path(args.store) / "inputs", seconds=args.seconds)
+    args.audio, args.image = str(audio), str(image)
     return cmd_run(args)
+
+
+def cmd_demo_inputs(args: argparse.Namespace) -> int:
+    for path in write_demo_inputs(Path(args.folder), seconds=args.seconds):
+        _write(str(path))
+    return 0
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -145,7 +161,9 @@ def cmd_cache(args: argparse.Namespace) -> int:
     elif args.action == "verify":
         problems = store.verify(evict=not args.no_evict)
         for p in problems:
-            _write(f"{p.stage:<10} {p.key[:12]}  {p.reason}" + ("" if args.no_evict else " (evicted)"))
+            _write(
+                f"{p.stage:<10} {p.key[:12]}  {p.reason}" + ("" if args.no_evict else " (evicted)")
+            )
         _write(f"{len(problems)} damaged artifact(s)")
         return 1 if problems else 0
     else:
@@ -177,6 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seconds", type=float, default=10.0, help="length of the demo music")
     demo.add_argument("--report", help="write a JSON run report")
     demo.set_defaults(func=cmd_demo)
+
+    inputs = sub.add_parser("demo-inputs", help="write the demo's music and photo into a folder")
+    inputs.add_argument("folder")
+    inputs.add_argument("--seconds", type=float, default=10.0, help="length of the music")
+    inputs.set_defaults(func=cmd_demo_inputs)
 
     plan = sub.add_parser("plan", help="which stages would run and why (runs nothing)")
     _add_run_args(plan)

@@ -1,4 +1,4 @@
-"""Run settings: defaults in params/defaults.yaml (read by the flows and by dvc.yaml), `--set` overrides.
+"""Run settings: params/defaults.yaml (read by the flows and dvc.yaml) plus `--set` overrides.
 
 Validation rules live with the stage that reads the param (`SPEC.params`); this module only merges
 and checks that every override names a known `stage.key`.
@@ -24,7 +24,7 @@ def load_defaults(path: Path = DEFAULTS_PATH) -> dict[str, dict[str, Any]]:
 
 
 def parse_override(text: str) -> tuple[str, str, Any]:
-    """`stage.key=value` -> (stage, key, value); the value is parsed as YAML (1, 0.5, true, null)."""
+    """`stage.key=value` -> (stage, key, value); the value parses as YAML (1, 0.5, true, null)."""
     name, sep, raw = text.partition("=")
     stage, dot, key = name.strip().partition(".")
     if not sep or not dot or not stage or not key:
@@ -41,12 +41,14 @@ def resolve_params(
     overrides: Iterable[str] = (),
     defaults: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Defaults + overrides, each value checked against its stage's rule; unknown keys are errors."""
+    """Defaults + overrides, each checked against its stage's rule; unknown keys are errors."""
     params = copy.deepcopy(dict(defaults if defaults is not None else load_defaults()))
     for text in overrides:
         stage, key, value = parse_override(text)
         if stage not in rules:
-            raise InputError(f"--set {text!r}: unknown stage {stage!r} (stages: {', '.join(rules)})")
+            raise InputError(
+                f"--set {text!r}: unknown stage {stage!r} (stages: {', '.join(rules)})"
+            )
         if key not in rules[stage]:
             known = ", ".join(sorted(rules[stage]))
             raise InputError(f"--set {text!r}: unknown key {stage}.{key} (known: {known})")
