@@ -172,6 +172,35 @@ def cmd_cache(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stage_key(args: argparse.Namespace, stage: str) -> str:
+    """The key of `stage` for a finished run: from its JSON report, else planned from the inputs."""
+    if args.report:
+        stages = json.loads(Path(args.report).read_text())["stages"]
+        return next(s["key"] for s in stages if s["name"] == stage)
+    if not (args.audio and args.image):
+        raise InputError("export needs --report R.json, or --audio and --image of the run")
+    from artifacts.store import Store
+    from flows.dag import make_plan, param_rules
+    from params import resolve_params
+
+    plan = make_plan(
+        args.audio, args.image, resolve_params(param_rules(), args.set), Store(args.store)
+    )
+    return next(e.planned.key for e in plan if e.planned.name == stage)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from artifacts.store import Store
+    from tasks.motion.export import export_motion
+
+    store, key = Store(args.store), _stage_key(args, "motion")
+    if not store.has("motion", key):
+        raise InputError(f"motion {key[:12]} is not in {store.root}: run the clip first")
+    export_motion(store.open("motion", key), args.format, Path(args.out))
+    _write(f"wrote {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="music2dance",
@@ -204,6 +233,16 @@ def build_parser() -> argparse.ArgumentParser:
     plan = sub.add_parser("plan", help="which stages would run and why (runs nothing)")
     _add_run_args(plan)
     plan.set_defaults(func=cmd_plan)
+
+    export = sub.add_parser("export", help="write a run's motion as EDGE pkl, npz or BVH")
+    export.add_argument("--stage", choices=["motion"], default="motion")
+    export.add_argument("--format", choices=["pkl", "npz", "bvh"], required=True)
+    export.add_argument("--out", required=True)
+    export.add_argument("--report", help="JSON report of the run (from run --report)")
+    export.add_argument("--audio", help="or: the run's music ...")
+    export.add_argument("--image", help="... and photo, with the same --set overrides")
+    _add_run_args(export, with_inputs=False)
+    export.set_defaults(func=cmd_export)
 
     cache = sub.add_parser("cache", help="list, verify or clean the artifact store")
     cache.add_argument("action", choices=["ls", "verify", "gc"])
