@@ -116,8 +116,11 @@ def validate_inputs(plan: list[PlanEntry]) -> None:
     from tasks.align.face import validate_reference
     from tasks.audio.decode import validate_audio
 
-    to_run = [e.planned for e in plan if not e.cached]
-    if any(p.audio_path for p in to_run):
-        validate_audio(Path(next(p.audio_path for p in to_run if p.audio_path)))
-    if any(p.image_path for p in to_run):
-        validate_reference(Path(next(p.image_path for p in to_run if p.image_path)))
+    to_run = {e.planned.name: e.planned for e in plan if not e.cached}
+    if audio := next((p.audio_path for p in to_run.values() if p.audio_path), None):
+        limits = next(e.planned.ingredients["params"] for e in plan if e.planned.name == "audio")
+        validate_audio(
+            Path(audio), min_seconds=limits["min_seconds"], max_seconds=limits["max_seconds"]
+        )
+    if image := next((p.image_path for p in to_run.values() if p.image_path), None):
+        validate_reference(Path(image))

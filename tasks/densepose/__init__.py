@@ -1,0 +1,1 @@
+"""DensePose stage: part maps coloured like MagicAnimate's driving videos."""

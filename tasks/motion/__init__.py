@@ -1,0 +1,1 @@
+"""Motion stage: music features -> SMPL/EDGE-format dance (poses, root translation, joints)."""

@@ -1,0 +1,1 @@
+"""Render stage: skin a body mesh with the motion and rasterize DensePose part maps."""

@@ -1,0 +1,109 @@
+"""Render stage: motion (poses, trans) -> per-frame DensePose part maps of a skinned body."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from tasks.base import Param, StageContext, StageSpec
+from tasks.render.body import Body, builtin_body, pose_body
+from tasks.render.camera import Camera, fit_camera, frame_size, project
+from tasks.render.raster import part_maps, rasterize, shaded_preview
+
+CHUNK = 8  # frames per zarr chunk and per render batch
+BODIES: dict[str, Callable[[], Body]] = {"builtin": builtin_body}  # render.body -> factory
+
+
+def _frame_bounds(ctx: StageContext, body: Body) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-frame box of the posed mesh, lower and upper (T, 3), and the root (T, 3), chunk-wise."""
+    motion = ctx.upstream["motion"]
+    poses, trans = motion["poses"], motion["trans"]
+    lower, upper, roots = [], [], []
+    for start in range(0, poses.shape[0], CHUNK):
+        root = np.asarray(trans[start : start + CHUNK], dtype=np.float64)
+        verts, _ = pose_body(body, np.asarray(poses[start : start + CHUNK]), root)
+        lower.append(verts.min(axis=1))
+        upper.append(verts.max(axis=1))
+        roots.append(root)
+    return np.concatenate(lower), np.concatenate(upper), np.concatenate(roots)
+
+
+def _render_chunks(ctx: StageContext, body: Body, camera: Camera, preview: bool) -> None:
+    """Write parts (T, H, W), joints2d (T, 24, 2) and optionally preview (T, H, W, 3)."""
+    motion = ctx.upstream["motion"]
+    poses, trans = motion["poses"], motion["trans"]
+    num_frames, height, width = poses.shape[0], camera.height, camera.width
+    parts = ctx.out.create_array(
+        "parts", shape=(num_frames, height, width), chunks=(CHUNK, height, width), dtype="uint8"
+    )
+    joints2d = ctx.out.create_array(
+        "joints2d", shape=(num_frames, 24, 2), chunks=(1024, 24, 2), dtype="float32"
+    )
+    rgb = None
+    if preview:
+        rgb = ctx.out.create_array(
+            "preview",
+            shape=(num_frames, height, width, 3),
+            chunks=(CHUNK, height, width, 3),
+            dtype="uint8",
+        )
+    for start in range(0, num_frames, CHUNK):
+        frames = slice(start, min(start + CHUNK, num_frames))
+        verts, joints = pose_body(body, np.asarray(poses[frames]), np.asarray(trans[frames]))
+        face_ids = rasterize(project(verts, camera, frames), body.faces, height, width)
+        parts[frames] = part_maps(face_ids, body.face_parts)
+        joints2d[frames] = project(joints, camera, frames)[..., :2]
+        if rgb is not None:
+            rgb[frames] = shaded_preview(face_ids, verts, body.faces, body.face_parts)
+
+
+def compute(ctx: StageContext) -> None:
+    """Frame the whole clip once, then render it in chunks of 8 frames."""
+    params = ctx.params
+    body = BODIES[params["body"]]()
+    height, width = frame_size(params["resolution"], params["aspect"])
+    lower, upper, root = _frame_bounds(ctx, body)
+    camera = fit_camera(
+        lower,
+        upper,
+        root,
+        height=height,
+        width=width,
+        margin=params["margin"],
+        follow=params["camera"] == "follow",
+    )
+    _render_chunks(ctx, body, camera, params["preview"])
+    if params["camera"] == "follow":
+        positions = ctx.out.create_array(
+            "camera_position", shape=camera.positions.shape, dtype="float32"
+        )
+        positions[:] = camera.positions
+    motion_attrs = ctx.upstream["motion"].attrs
+    ctx.out.attrs.update(
+        {
+            "fps": motion_attrs.get("fps", 30),
+            "num_frames": len(root),
+            "height": height,
+            "width": width,
+            "body": params["body"],
+            "camera": {**camera.as_dict(), "mode": params["camera"]},
+        }
+    )
+
+
+SPEC = StageSpec(
+    name="render",
+    version=1,
+    upstream=("motion",),
+    raw_inputs=(),
+    params={
+        "body": Param(str, choices=("builtin",), help="builtin articulated body (smpl: later)"),
+        "resolution": Param(int, min=64, max=2048, help="long side of the frames, pixels"),
+        "aspect": Param(str, choices=("square", "portrait"), help="square or portrait 9:16"),
+        "margin": Param(float, min=0.0, max=1.0, help="padding around the body, fraction"),
+        "camera": Param(str, choices=("fixed", "follow"), help="fixed framing or follow root"),
+        "preview": Param(bool, help="also write a shaded RGB preview"),
+    },
+    compute=compute,
+)
