@@ -1,0 +1,1 @@
+"""Align stage: fit the driving DensePose video to the reference photo's face."""

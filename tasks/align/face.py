@@ -1,0 +1,135 @@
+"""Reference photo: load it safely and find the face that the driving head is aligned to.
+
+Face detection is face_recognition's HOG detector (dlib), run on a copy no larger than
+`DETECT_LONG_SIDE` so a 24-megapixel phone photo costs the same as a 800 px one.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import NamedTuple
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from tasks.base import InputError
+
+MIN_SIDE = 64  # px; smaller photos cannot hold a detectable face
+MAX_SIDE = 8192  # px; larger photos are refused before decoding
+DETECT_LONG_SIDE = 800  # px; detection runs on a copy downscaled to this long side
+MIN_FACE = 40  # px in the detection copy: the HOG window (80 px) after one 2x upsample
+WEAK_SCORE = 0.3  # HOG score below which a detection only counts if nothing scores higher
+
+log = logging.getLogger(__name__)
+
+
+class FaceBox(NamedTuple):
+    """A face_recognition box in image pixels: brows to chin, (top, right, bottom, left)."""
+
+    top: int
+    right: int
+    bottom: int
+    left: int
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top
+
+    @property
+    def area(self) -> int:
+        return (self.bottom - self.top) * (self.right - self.left)
+
+
+def load_reference(path: Path) -> np.ndarray:
+    """The photo as (H, W, 3) uint8 RGB, EXIF orientation applied, alpha composited on white."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"image {path} not found: pass the path of an existing photo")
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+            if max(width, height) > MAX_SIDE:
+                raise InputError(
+                    f"image {path} is too large ({width}x{height} px): "
+                    f"resize it to at most {MAX_SIDE} px on each side"
+                )
+            if min(width, height) < MIN_SIDE:
+                raise InputError(
+                    f"image {path} is too small ({width}x{height} px): "
+                    f"use a photo at least {MIN_SIDE} px on each side"
+                )
+            img = ImageOps.exif_transpose(img)
+            if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
+                rgba = img.convert("RGBA")
+                img = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+                img.alpha_composite(rgba)
+            return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
+    except Image.DecompressionBombError as err:
+        raise InputError(
+            f"image {path} is too large to decode safely ({err}): resize it to at most "
+            f"{MAX_SIDE} px on each side"
+        ) from err
+    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+        raise InputError(
+            f"{path} is not a readable image ({err}): use a JPEG or PNG photo"
+        ) from err
+
+
+def _downscaled(image: np.ndarray) -> tuple[np.ndarray, float]:
+    """A copy with long side <= DETECT_LONG_SIDE and its scale factor (copy px / image px)."""
+    scale = min(1.0, DETECT_LONG_SIDE / max(image.shape[:2]))
+    if scale == 1.0:
+        return np.ascontiguousarray(image), 1.0
+    size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
+
+
+def _detections(image: np.ndarray) -> list[tuple[FaceBox, float]]:
+    """HOG detections (box, score) in an (H, W, 3) uint8 image, best score first.
+
+    Detection first runs without upsampling (fast, fewer false positives, faces >= 80 px) and
+    only upsamples once when that finds nothing (faces >= 40 px).
+    """
+    from face_recognition.api import face_detector  # slow import (dlib models)
+
+    for upsample in (0, 1):
+        rects, scores, _ = face_detector.run(image, upsample, 0.0)
+        if rects:
+            break
+    found = [
+        (FaceBox(r.top(), r.right(), r.bottom(), r.left()), s)
+        for r, s in zip(rects, scores, strict=True)
+    ]
+    return sorted(found, key=lambda item: -item[1])
+
+
+def detect_face(image: np.ndarray, name: str = "the image") -> FaceBox:
+    """The largest confident face in an (H, W, 3) uint8 photo, in its pixels.
+
+    Detections scoring below WEAK_SCORE are ignored when a stronger one exists: on the astronaut
+    photo the mission patch scores 0.03-0.15 (and can be larger than the face), the face 1.2-1.7.
+    """
+    small, scale = _downscaled(image)
+    found = _detections(small)
+    if not found:
+        min_face = round(MIN_FACE / scale)
+        raise InputError(
+            f"no face found in {name}: use a photo where the person's face is visible "
+            f"and at least ~{min_face} px tall"
+        )
+    faces = [box for box, score in found if score >= WEAK_SCORE] or [found[0][0]]
+    if len(faces) > 1:
+        log.warning("%d faces found in %s: using the largest", len(faces), name)
+    best = max(faces, key=lambda box: box.area)  # the first (most confident) of equal areas
+    height, width = image.shape[:2]
+    top, right, bottom, left = (round(v / scale) for v in best)
+    return FaceBox(
+        top=max(top, 0), right=min(right, width), bottom=min(bottom, height), left=max(left, 0)
+    )
+
+
+def validate_reference(path: Path) -> FaceBox:
+    """Preflight for the flow: the photo loads and shows a face (about 0.1-0.5 s)."""
+    return detect_face(load_reference(path), name=str(path))

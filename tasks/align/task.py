@@ -1,0 +1,92 @@
+"""Align stage: warp the driving video by one similarity transform onto the reference photo."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from tasks.align.face import detect_face, load_reference
+from tasks.align.transform import (
+    BACKGROUND_RGB,
+    fit_transform,
+    head_boxes,
+    output_size,
+    scale_box,
+    transform_points,
+    warp_frames,
+)
+from tasks.base import InputError, Param, StageContext, StageSpec
+
+CHUNK = 8  # frames per zarr chunk and per warp batch
+
+
+def _driving_head_boxes(parts) -> np.ndarray:
+    """(T, 4) per-frame head bounds of the driving part maps, read chunk-wise."""
+    return np.concatenate(
+        [head_boxes(parts[start : start + CHUNK]) for start in range(0, parts.shape[0], CHUNK)]
+    )
+
+
+def compute(ctx: StageContext) -> None:
+    """Write parts (T,h,w), rgb (T,h,w,3), joints2d (T,24,2), reference (h,w,3) and attrs."""
+    if ctx.image_path is None:
+        raise InputError("no reference photo given (pass --image PATH)")
+    photo = load_reference(ctx.image_path)
+    face = detect_face(photo, name=str(ctx.image_path))
+    size = output_size(photo.shape[:2], ctx.params["resolution"])
+    face_out = scale_box(face, photo.shape[:2], size)
+
+    densepose = ctx.upstream["densepose"]
+    source_parts, source_rgb = densepose["parts"], densepose["rgb"]
+    matrix = fit_transform(_driving_head_boxes(source_parts), face_out, ctx.params["head_to_face"])
+    ctx.log.info("align: scale %.3f, shift (%.1f, %.1f)", matrix[0, 0], *matrix[:, 2])
+
+    num_frames, (height, width) = source_parts.shape[0], size
+    parts = ctx.out.create_array(
+        "parts", shape=(num_frames, height, width), chunks=(CHUNK, height, width), dtype="uint8"
+    )
+    rgb = ctx.out.create_array(
+        "rgb",
+        shape=(num_frames, height, width, 3),
+        chunks=(CHUNK, height, width, 3),
+        dtype="uint8",
+    )
+    for start in range(0, num_frames, CHUNK):
+        frames = slice(start, min(start + CHUNK, num_frames))
+        parts[frames] = warp_frames(source_parts[frames], matrix, size, border=0)
+        rgb[frames] = warp_frames(source_rgb[frames], matrix, size, border=BACKGROUND_RGB)
+
+    source_joints = ctx.upstream["render"]["joints2d"][:]
+    joints2d = ctx.out.create_array(
+        "joints2d", shape=source_joints.shape, chunks=(1024, 24, 2), dtype="float32"
+    )
+    joints2d[:] = transform_points(source_joints.astype(np.float32), matrix)
+    reference = ctx.out.create_array("reference", shape=(height, width, 3), dtype="uint8")
+    reference[:] = cv2.resize(photo, (width, height), interpolation=cv2.INTER_AREA)
+    ctx.out.attrs.update(
+        {
+            "transform": matrix.tolist(),
+            "face_box_reference": list(face),
+            "face_box": list(face_out),
+            "size": [height, width],
+            "fps": densepose.attrs.get("fps", 30),
+            "num_frames": num_frames,
+            "model": ctx.params["model"],
+        }
+    )
+
+
+SPEC = StageSpec(
+    name="align",
+    version=1,
+    upstream=("densepose", "render"),
+    raw_inputs=("image",),
+    params={
+        "resolution": Param(int, min=64, max=2048, help="long side of the output, pixels"),
+        "head_to_face": Param(
+            float, min=1.0, max=3.0, help="head height (parts 23, 24) / face box height"
+        ),
+        "model": Param(str, choices=("face_recognition",), help="face detector"),
+    },
+    compute=compute,
+)

@@ -1,0 +1,1 @@
+"""Animate stage: reference photo + aligned driving video -> frames and the final mp4."""

@@ -1,0 +1,88 @@
+"""Animate stage: pick an animator by `animate.model`, write its frames and the final mp4.
+
+An animator is a function of the stage context that yields the output frames in order, in
+chunks of (N, h, W, 3) uint8; this module owns the zarr array and the video. To add a model,
+add an entry to ANIMATORS (import heavy dependencies inside the function).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from tasks.animate.preview import labelled_reference, side_by_side
+from tasks.animate.video import VideoWriter
+from tasks.base import InputError, Param, StageContext, StageSpec
+
+CHUNK = 8  # frames per zarr chunk and per preview batch
+VIDEO_NAME = "video.mp4"
+
+Animator = Callable[[StageContext], Iterator[np.ndarray]]
+
+
+def preview_frames(ctx: StageContext) -> Iterator[np.ndarray]:
+    """Reference photo beside the aligned DensePose video: (N, h, 2w, 3) chunks."""
+    align = ctx.upstream["align"]
+    left = labelled_reference(align["reference"][:])
+    rgb = align["rgb"]
+    for start in range(0, rgb.shape[0], CHUNK):
+        yield side_by_side(left, rgb[start : start + CHUNK])
+
+
+ANIMATORS: dict[str, Animator] = {"preview": preview_frames}
+
+
+def compute(ctx: StageContext) -> None:
+    """Write `frames` (T, h, W, 3) and `video.mp4` (H.264 + AAC music) into ctx.workdir."""
+    if ctx.audio_path is None:
+        raise InputError("no audio file given (pass --audio PATH)")
+    align = ctx.upstream["align"]
+    num_frames, fps = align["rgb"].shape[0], align.attrs.get("fps", 30)
+    chunks = ANIMATORS[ctx.params["model"]](ctx)
+    first = next(chunks, None)
+    if first is None:
+        raise ValueError("the animator produced no frames (empty driving video)")
+    height, width = first.shape[1:3]
+    frames = ctx.out.create_array(
+        "frames",
+        shape=(num_frames, height, width, 3),
+        chunks=(CHUNK, height, width, 3),
+        dtype="uint8",
+    )
+    with VideoWriter(
+        ctx.workdir / VIDEO_NAME,
+        size=(height, width),
+        num_frames=num_frames,
+        fps=fps,
+        audio_path=ctx.audio_path,
+        crf=ctx.params["crf"],
+    ) as writer:
+        for chunk in itertools.chain([first], chunks):
+            start = writer.frames_written
+            frames[start : start + len(chunk)] = chunk
+            writer.write(chunk)
+    ctx.out.attrs.update(
+        {
+            "fps": fps,
+            "model": ctx.params["model"],
+            "num_frames": num_frames,
+            "height": height,
+            "width": width,
+            "video": VIDEO_NAME,
+        }
+    )
+
+
+SPEC = StageSpec(
+    name="animate",
+    version=1,
+    upstream=("align", "audio"),
+    raw_inputs=("image", "audio"),
+    params={
+        "model": Param(str, choices=tuple(ANIMATORS), help="preview: photo beside the pose"),
+        "crf": Param(int, min=0, max=51, help="H.264 quality, lower is better"),
+    },
+    compute=compute,
+)

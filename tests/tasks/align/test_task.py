@@ -1,0 +1,80 @@
+"""The align stage end to end on in-memory groups and the astronaut photo."""
+
+import numpy as np
+import pytest
+import zarr
+from PIL import Image
+from skimage import data
+
+from tasks.align.task import SPEC
+from tasks.base import InputError, StageContext
+from tasks.densepose.colors import colorize
+
+PARAMS = {"resolution": 128, "head_to_face": 1.7, "model": "face_recognition"}
+FRAMES = 11
+
+
+def _group() -> zarr.Group:
+    return zarr.open_group(zarr.storage.MemoryStore(), mode="w")
+
+
+def _upstream() -> dict[str, zarr.Group]:
+    """A 11-frame 96x64 driving video: a 12x10 px head (23/24) over a torso, stepping right."""
+    parts = np.zeros((FRAMES, 96, 64), np.uint8)
+    for i in range(FRAMES):
+        parts[i, 20:32, 20 + i : 25 + i] = 23
+        parts[i, 20:32, 25 + i : 30 + i] = 24
+        parts[i, 32:80, 15 + i : 35 + i] = 2
+    joints = np.zeros((FRAMES, 24, 2), np.float32)
+    joints[:, 15] = np.stack([25.0 + np.arange(FRAMES), np.full(FRAMES, 26.0)], axis=1)
+    densepose, render = _group(), _group()
+    densepose.create_array("parts", data=parts, chunks=(8, 96, 64))
+    densepose.create_array("rgb", data=colorize(parts), chunks=(8, 96, 64, 3))
+    densepose.attrs["fps"] = 30
+    render.create_array("joints2d", data=joints)
+    return {"densepose": densepose, "render": render}
+
+
+def _run(tmp_path, image, **overrides) -> zarr.Group:
+    params = {name: SPEC.params[name].check(name, value) for name, value in PARAMS.items()}
+    params.update(overrides)
+    path = tmp_path / "photo.png"
+    Image.fromarray(image).save(path)
+    out = _group()
+    ctx = StageContext(
+        params=params, upstream=_upstream(), out=out, workdir=tmp_path, image_path=path
+    )
+    SPEC.compute(ctx)
+    return out
+
+
+def test_writes_contract_arrays_and_puts_the_head_on_the_face(tmp_path):
+    photo = np.pad(data.astronaut(), ((0, 0), (0, 256), (0, 0)))  # 512 x 768: landscape
+    out = _run(tmp_path, photo)
+    h, w = 88, 128  # 512/768 * 128 = 85.3 -> 88
+    assert out["parts"].shape == (FRAMES, h, w) and out["parts"].chunks == (8, h, w)
+    assert out["rgb"].shape == (FRAMES, h, w, 3) and out["rgb"].chunks == (8, h, w, 3)
+    assert out["reference"].shape == (h, w, 3) and out["joints2d"].shape == (FRAMES, 24, 2)
+    attrs = out.attrs
+    assert attrs["size"] == [h, w] and attrs["fps"] == 30
+    top, right, bottom, left = attrs["face_box"]
+    assert np.allclose(attrs["face_box_reference"], [83, 266, 170, 179], atol=4)
+    assert abs(right - 266 / 6) <= 2 and abs(bottom - 170 * 88 / 512) <= 2
+    parts = out["parts"][:]
+    assert parts.max() <= 24 and set(np.unique(parts)) <= {0, 2, 23, 24}
+    # Frame 5 is the median head position: its head is centred on the face box horizontally
+    # and spans head_to_face face heights from the crown.
+    rows, cols = np.nonzero(np.isin(parts[5], (23, 24)))
+    face = bottom - top
+    assert abs((cols.min() + cols.max() + 1) / 2 - (left + right) / 2) <= 1.5
+    assert abs((rows.max() + 1 - rows.min()) - 1.7 * face) <= 1.5
+    assert abs(rows.min() - (top - 0.7 * face)) <= 1.5
+    # joints2d follow the same transform: the head joint sits inside the warped head.
+    x, y = out["joints2d"][5, 15]
+    assert parts[5, int(y), int(x)] in (23, 24)
+    assert tuple(out["rgb"][0, 0, 0]) == (68, 1, 84)
+
+
+def test_photo_without_face_is_refused(tmp_path):
+    with pytest.raises(InputError, match="no face"):
+        _run(tmp_path, np.full((128, 128, 3), 90, np.uint8))
