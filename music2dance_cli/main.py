@@ -7,16 +7,21 @@ whose inputs, params or code changed. `music2dance plan` shows what would run an
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import os
 import shutil
 import sys
 import uuid
+import warnings
 from pathlib import Path
 from typing import Any
 
 from tasks.base import InputError
+
+# Commands that live beside their feature; each module has `register(subparsers)`.
+COMMAND_MODULES = ("evaluate",)
 
 EPILOG = """examples:
   music2dance demo                                   # synthesized music + a public-domain photo
@@ -250,15 +255,18 @@ def build_parser() -> argparse.ArgumentParser:
     cache.add_argument("--no-evict", action="store_true", help="verify: report only")
     cache.add_argument("--older-than", type=float, help="gc: also drop artifacts unused N days")
     cache.set_defaults(func=cmd_cache)
+    for module in COMMAND_MODULES:
+        importlib.import_module(f"music2dance_cli.{module}").register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     _prefect_env()
+    # face_recognition_models imports pkg_resources; its deprecation notice is not ours to fix.
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr
-    )
+    logging.basicConfig(format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
+    logging.getLogger("music2dance").setLevel(logging.INFO)
     if args.verbose:
         os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
     try:

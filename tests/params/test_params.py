@@ -5,11 +5,16 @@ from params import load_defaults, parse_override, resolve_params
 from tasks.base import InputError, Param
 
 
-def test_defaults_and_stage_rules_name_the_same_keys():
+def test_defaults_and_rules_name_the_same_keys():
+    from tasks.evaluate.gates import GATE_RULES
+    from tasks.evaluate.task import SPEC as EVALUATE
+
     defaults, rules = load_defaults(), param_rules()
     assert list(rules) == list(STAGE_ORDER)
-    for stage in STAGE_ORDER:
-        assert set(defaults[stage]) == set(rules[stage]), stage
+    rules |= {"evaluate": EVALUATE.params, "gates": GATE_RULES}
+    assert set(defaults) == set(rules)
+    for section, keys in rules.items():
+        assert set(defaults[section]) == set(keys), section
 
 
 def test_defaults_pass_their_own_rules():

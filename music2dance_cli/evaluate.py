@@ -1,0 +1,325 @@
+"""`music2dance eval`: metrics, quality gates and plots for finished runs.
+
+Input is one run report (`music2dance run --report R.json`) or a dataset index (parquet or CSV
+with a `report` column, optional `clip` and `gt` columns). Output, under --out DIR: metrics.csv
+(one row per clip), metrics.md (the report's table layout) and <clip>/beats.png, contact_sheet.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tasks.base import InputError
+
+LOG = logging.getLogger("music2dance")
+SHEET_FRAMES = 8
+TABLE = (  # (column, metric, format): the report's layout, then our motion and identity numbers
+    ("PSNR↑", "psnr", "{:.2f}"),
+    ("SSIM↑", "ssim", "{:.3f}"),
+    ("FID-VID↓", "fid_vid", "{:.2f}"),
+    ("FVD↓", "fvd", "{:.2f}"),
+    ("BAS↑", "bas", "{:.4f}"),
+    ("PFC↓", "pfc", "{:.4f}"),
+    ("identity↓", "identity", "{:.3f}"),
+)
+CSV_COLUMNS = (
+    "clip", "method", "psnr", "ssim", "fid_vid", "fvd", "bas", "pfc", "identity",
+    "identity_missing", "foot_skating", "jerk", "gates_failed", "passed", "report",
+)  # fmt: skip
+WEIGHT_OPTIONS = {"lpips": "lpips_weights", "fid_vid": "fid_vid_weights", "fvd": "fvd_weights"}
+
+
+@dataclass
+class Clip:
+    """One run to evaluate: its report path, name and optional ground-truth video."""
+
+    name: str
+    report: Path
+    gt: Path | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def _finite(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+def video_frames(path: Path) -> Iterator[np.ndarray]:
+    """(H, W, 3) uint8 RGB frames of a video, decoded one at a time by the bundled ffmpeg."""
+    import imageio_ffmpeg
+
+    reader = imageio_ffmpeg.read_frames(str(path))
+    width, height = next(reader)["size"]
+    for raw in reader:
+        yield np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 3)
+
+
+# -- inputs ------------------------------------------------------------------------------------
+def read_clips(source: Path, gt: Path | None) -> list[Clip]:
+    """A run report -> one clip; a dataset index (.parquet/.csv, `report` column) -> its rows."""
+    if not source.is_file():
+        raise InputError(f"not found: {source} (pass a run report JSON or a dataset index)")
+    if source.suffix == ".json":
+        return [Clip(source.stem, source, gt)]
+    if gt is not None:
+        raise InputError("--gt applies to one run report; put a `gt` column in the dataset index")
+    import pandas as pd
+
+    if source.suffix == ".parquet":
+        index = pd.read_parquet(source)
+    elif source.suffix == ".csv":
+        index = pd.read_csv(source)
+    else:
+        raise InputError(f"{source}: expected a run report .json or a dataset index .parquet/.csv")
+    if "report" not in index.columns:
+        raise InputError(f"{source}: the dataset index needs a `report` column of report paths")
+    clips, seen = [], set()
+    for i, row in enumerate(index.to_dict("records")):
+        report = source.parent / str(row["report"])
+        name = str(row.get("clip") or report.stem)
+        name = f"{i:04d}_{name}" if name in seen else name
+        seen.add(name)
+        row_gt = row.get("gt")
+        has_gt = isinstance(row_gt, str) and row_gt
+        clips.append(Clip(name, report, source.parent / row_gt if has_gt else None))
+    return clips
+
+
+def open_run(report_path: Path, default_store: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(report, {stage: zarr group}) for a run report; the store comes from the report."""
+    from artifacts.store import Store
+
+    if not report_path.is_file():
+        raise InputError(f"run report not found: {report_path}")
+    report = json.loads(report_path.read_text())
+    if "stages" not in report:
+        raise InputError(f"{report_path}: not a run report (no `stages`); use run --report")
+    store = Store(report.get("store") or default_store)
+    groups = {}
+    for stage in report["stages"]:
+        if not store.has(stage["name"], stage["key"]):
+            raise InputError(
+                f"{report_path}: {stage['name']} {stage['key'][:12]} is not in {store.root} "
+                "(pass --store, or re-run the clip)"
+            )
+        groups[stage["name"]] = store.open(stage["name"], stage["key"])
+    return report, groups
+
+
+# -- one clip ----------------------------------------------------------------------------------
+def clip_metrics(report: Mapping[str, Any], params: Mapping[str, Any], store_root: str) -> Any:
+    """The run's evaluate artifact: metrics are cached in the store like any stage, keyed by the
+    upstream keys they measure and the evaluate params."""
+    from artifacts.keys import key_ingredients, stage_key
+    from artifacts.materialize import PlannedStage, materialize
+    from artifacts.store import Store
+    from tasks.evaluate.task import SPEC
+
+    keys = {s["name"]: s["key"] for s in report["stages"]}
+    if missing := [s for s in ("audio", "motion") if s not in keys]:
+        raise InputError(f"the run lacks the {', '.join(missing)} stage(s) needed to evaluate it")
+    upstream = {name: keys[name] for name in SPEC.upstream if name in keys}
+    ingredients = key_ingredients("evaluate", SPEC.version, params, {}, upstream)
+    planned = PlannedStage("evaluate", stage_key(ingredients), ingredients, upstream)
+    ref = materialize(SPEC, planned, store_root)
+    return Store(store_root).open("evaluate", ref.key)
+
+
+def write_plots(groups: Mapping[str, Any], folder: Path, title: str) -> list[Path]:
+    """beats.png (music vs motion beats) and, when the run has frames, contact_sheet.png."""
+    from tasks.evaluate.plots import beats_figure, contact_sheet_figure
+
+    motion = groups["motion"]
+    fps = float(motion.attrs["fps"])
+    joints = np.asarray(motion["joints"], dtype=np.float64)
+    beats = np.asarray(groups["audio"]["beats"], dtype=np.float64)
+    paths = [folder / "beats.png"]
+    beats_figure(joints, beats, fps, title).savefig(paths[0])
+    if "animate" in groups:
+        frames = groups["animate"]["frames"]
+        idx = np.linspace(0, frames.shape[0] - 1, min(SHEET_FRAMES, frames.shape[0])).astype(int)
+        sheet = [np.asarray(frames[i]) for i in idx]
+        paths.append(folder / "contact_sheet.png")
+        contact_sheet_figure(sheet, idx.tolist(), fps).savefig(paths[1])
+    return paths
+
+
+def evaluate_clip(
+    clip: Clip,
+    out: Path,
+    params: Mapping[str, Any],
+    gates: Mapping[str, Any],
+    default_store: str,
+) -> tuple[dict[str, Any], Any]:
+    """One CSV row for `clip` and its evaluate group; writes the clip's plots."""
+    from tasks.evaluate.gates import evaluate_gates
+    from tasks.evaluate.video import fidelity_per_frame
+
+    report, groups = open_run(clip.report, default_store)
+    folder = out / clip.name
+    folder.mkdir(parents=True, exist_ok=True)
+    evaluated = clip_metrics(report, params, report.get("store") or default_store)
+    metrics = {k: _finite(v) for k, v in dict(evaluated.attrs["metrics"]).items()}
+    metrics |= {"psnr": None, "ssim": None, "fid_vid": None, "fvd": None}
+    if clip.gt is not None:
+        if not clip.gt.is_file():
+            raise InputError(f"ground-truth video not found: {clip.gt}")
+        psnr, ssim = fidelity_per_frame(video_frames(Path(report["output"])), video_frames(clip.gt))
+        metrics |= {"psnr": _finite(np.mean(psnr)), "ssim": _finite(np.mean(ssim))}
+    failed = evaluate_gates(metrics, gates)
+    models = [groups[s].attrs.get("model", "?") for s in ("motion", "animate") if s in groups]
+    write_plots(groups, folder, clip.name)
+    row = {c: metrics.get(c) for c in CSV_COLUMNS}
+    row |= {
+        "clip": clip.name,
+        "method": "+".join(models),
+        "gates_failed": ";".join(failed),
+        "passed": not failed,
+        "report": str(clip.report),
+    }
+    return row, evaluated
+
+
+# -- tables ------------------------------------------------------------------------------------
+def _cell(value: Any, fmt: str) -> str:
+    value = _finite(value) if isinstance(value, float | int | np.floating) else value
+    return "n/a" if value is None else fmt.format(value)
+
+
+def markdown_table(rows: list[dict[str, Any]], set_metrics: Mapping[str, float | None]) -> str:
+    """Per-clip rows in the report's layout (Method | PSNR | SSIM | FID-VID | FVD | ...)."""
+    head = ["Method", *(c for c, _, _ in TABLE), "gates"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        cells = [f"{row['clip']} ({row['method']})"]
+        cells += [_cell(row.get(m), fmt) for _, m, fmt in TABLE]
+        cells.append(row["gates_failed"] or "pass")
+        lines.append("| " + " | ".join(cells) + " |")
+    if len(rows) > 1:
+        cells = ["mean"]
+        for _, m, fmt in TABLE:
+            values = [v for r in rows if (v := _finite(r.get(m))) is not None]
+            cells.append(_cell(float(np.mean(values)) if values else None, fmt))
+        passed = sum(bool(r["passed"]) for r in rows)
+        lines.append("| " + " | ".join([*cells, f"{passed}/{len(rows)} pass"]) + " |")
+    if set_metrics:
+        names = list(set_metrics)
+        lines += ["", "| Set | " + " | ".join(names) + " |", "|" + "---|" * (len(names) + 1)]
+        lines.append(
+            "| generated | " + " | ".join(_cell(set_metrics[n], "{:.3f}") for n in names) + " |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def set_metrics(
+    evaluated: list[Any], reference: list[np.ndarray] | None, fps: float
+) -> dict[str, float | None]:
+    """Diversity (>= 2 clips) and FID_k / FID_g against a reference set, Bailando-normalised."""
+    from tasks.evaluate.motion import (
+        diversity,
+        frechet_distance,
+        geometric_features,
+        kinetic_features,
+        normalize_by_reference,
+        root_relative,
+    )
+
+    if len(evaluated) < 2:
+        if reference is not None:
+            LOG.warning("FID_k / FID_g need at least 2 generated clips; skipped")
+        return {}
+    gen_k = np.stack([np.asarray(g["kinetic"]) for g in evaluated]).astype(np.float64)
+    gen_g = np.stack([np.asarray(g["geometric"]) for g in evaluated]).astype(np.float64)
+    if reference is None:
+        return {"Div_k": diversity(gen_k), "Div_g": diversity(gen_g)}
+    ref_k = np.stack([kinetic_features(root_relative(j), fps) for j in reference]).astype(float)
+    ref_g = np.stack([geometric_features(root_relative(j)) for j in reference]).astype(float)
+    ref_k, gen_k = normalize_by_reference(ref_k, gen_k)
+    ref_g, gen_g = normalize_by_reference(ref_g, gen_g)
+    return {
+        "FID_k": frechet_distance(gen_k, ref_k),
+        "FID_g": frechet_distance(gen_g, ref_g),
+        "Div_k": diversity(gen_k),
+        "Div_g": diversity(gen_g),
+    }
+
+
+def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
+    import pandas as pd
+
+    pd.DataFrame(rows, columns=list(CSV_COLUMNS)).to_csv(path, index=False)
+
+
+# -- command -----------------------------------------------------------------------------------
+def eval_params(overrides: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(evaluate params, gates) from params/defaults.yaml and --set evaluate.K=V / gates.K=V."""
+    from params import resolve_params
+    from tasks.evaluate.gates import GATE_RULES
+    from tasks.evaluate.task import SPEC
+
+    rules = {"evaluate": SPEC.params, "gates": GATE_RULES}
+    resolved = resolve_params(rules, overrides, defaults=load_defaults())
+    return resolved["evaluate"], resolved["gates"]
+
+
+def load_defaults() -> dict[str, Any]:
+    from params import load_defaults as load
+
+    return load()
+
+
+def handler(args: argparse.Namespace) -> int:
+    """Evaluate every clip; exit 1 when any clip misses a gate (the CSV says which)."""
+    from tasks.evaluate.networks import load_metric_network
+    from tasks.evaluate.reference import load_reference_set
+
+    params, gates = eval_params(args.set)
+    out = Path(args.out).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    clips = read_clips(Path(args.source).expanduser(), Path(args.gt) if args.gt else None)
+    for metric, option in WEIGHT_OPTIONS.items():
+        if getattr(args, option) is not None:
+            load_metric_network(metric, getattr(args, option))
+    reference = load_reference_set(Path(args.reference_motions)) if args.reference_motions else None
+    rows, evaluated = [], []
+    for clip in clips:
+        row, group = evaluate_clip(clip, out, params, gates, args.store)
+        rows.append(row)
+        evaluated.append(group)
+        LOG.info("eval %s: %s", clip.name, row["gates_failed"] or "pass")
+    fps = float(evaluated[0].attrs["fps"])
+    write_csv(rows, out / "metrics.csv")
+    (out / "metrics.md").write_text(markdown_table(rows, set_metrics(evaluated, reference, fps)))
+    sys.stdout.write((out / "metrics.md").read_text())
+    return 0 if all(r["passed"] for r in rows) else 1
+
+
+def register(subparsers: Any) -> None:
+    """Add `eval` to the music2dance CLI."""
+    p = subparsers.add_parser("eval", help="metrics, quality gates and plots for finished runs")
+    p.add_argument("source", help="run report JSON (run --report) or dataset index parquet/CSV")
+    p.add_argument("--out", required=True, help="folder for metrics.csv, metrics.md and plots")
+    p.add_argument("--gt", help="ground-truth video of the clip: enables PSNR and SSIM")
+    p.add_argument("--reference-motions", help="folder of AIST++/EDGE npz/pkl: FID_k and FID_g")
+    for metric, option in WEIGHT_OPTIONS.items():
+        p.add_argument(f"--{option.replace('_', '-')}", help=f"network weights for {metric}")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override evaluate.* or gates.* from params/defaults.yaml (repeatable)",
+    )
+    p.set_defaults(func=handler)

@@ -1,0 +1,1 @@
+"""Evaluation: motion, video and identity metrics, quality gates and plots for finished clips."""

@@ -1,0 +1,100 @@
+"""Evaluate stage: per-clip motion metrics and identity, an artifact keyed by what it measures.
+
+Reads the audio beats, the motion's joint positions, the aligned reference photo and the animated
+frames; writes the scalar metrics into attrs["metrics"] and the per-clip vectors set-level metrics
+(FID, diversity) need. Gates are not params here: a threshold change must not re-measure a clip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import zarr
+
+from tasks.base import Param, StageContext, StageSpec
+from tasks.evaluate.identity import face_embedding, identity_distances, largest_face
+from tasks.evaluate.motion import (
+    foot_skating_ratio,
+    geometric_features,
+    kinetic_features,
+    mean_jerk,
+    physical_foot_contact,
+    root_relative,
+)
+from tasks.motion.metrics import beat_alignment_score, motion_beats
+
+BLOCK = 16  # frames decoded per zarr read
+
+
+def strided_frames(frames: zarr.Array, stride: int) -> Iterator[np.ndarray]:
+    """Every `stride`-th (H, W, 3) frame of a (T, H, W, 3) array, read BLOCK frames at a time."""
+    for start in range(0, frames.shape[0], BLOCK):
+        block = np.asarray(frames[start : start + BLOCK])
+        first = (-start) % stride
+        yield from block[first::stride]
+
+
+def motion_metrics(
+    joints: np.ndarray, beats_s: np.ndarray, fps: float, contact_height: float, skate_speed: float
+) -> dict[str, float]:
+    """Scalar motion metrics of one clip: (T, 24, 3) joints, music beats in seconds."""
+    return {
+        "bas": beat_alignment_score(joints, beats_s * fps, fps),
+        "pfc": physical_foot_contact(joints, fps),
+        "foot_skating": foot_skating_ratio(
+            joints, fps, contact_height=contact_height, skate_speed=skate_speed
+        ),
+        "jerk": mean_jerk(joints, fps),
+    }
+
+
+def _identity(ctx: StageContext, stride: int) -> dict[str, float]:
+    """Mean face distance to the reference over sampled frames, and the fraction without a face."""
+    reference = np.asarray(ctx.upstream["align"]["reference"])
+    frames = ctx.upstream["animate"]["frames"]
+    box = largest_face(reference)
+    if box is None:
+        ctx.log.warning("evaluate: no face in the reference photo; identity not measured")
+        return {"identity": float("nan"), "identity_missing": 1.0}
+    dist = identity_distances(face_embedding(reference, box), strided_frames(frames, stride))
+    ctx.out.create_array("identity", shape=dist.shape, dtype="float64")[:] = dist
+    missing = float(np.isnan(dist).mean()) if dist.size else 1.0
+    mean = float(np.nanmean(dist)) if missing < 1.0 else float("nan")
+    return {"identity": mean, "identity_missing": missing}
+
+
+def compute(ctx: StageContext) -> None:
+    motion = ctx.upstream["motion"]
+    fps = float(motion.attrs["fps"])
+    joints = np.asarray(motion["joints"], dtype=np.float64)
+    beats_s = np.asarray(ctx.upstream["audio"]["beats"], dtype=np.float64)
+    p = ctx.params
+    metrics = motion_metrics(joints, beats_s, fps, p["contact_height"], p["skate_speed"])
+    if "align" in ctx.upstream and "animate" in ctx.upstream:
+        metrics |= _identity(ctx, p["identity_stride"])
+    beats = motion_beats(joints)
+    ctx.out.create_array("motion_beats", shape=beats.shape, dtype="int64")[:] = beats
+    relative = root_relative(joints)
+    ctx.out.create_array("kinetic", shape=(72,), dtype="float32")[:] = kinetic_features(
+        relative, fps
+    )
+    ctx.out.create_array("geometric", shape=(32,), dtype="float32")[:] = geometric_features(
+        relative
+    )
+    finite = {k: (None if np.isnan(v) else v) for k, v in metrics.items()}  # JSON has no NaN
+    ctx.out.attrs.update({"fps": fps, "identity_stride": p["identity_stride"], "metrics": finite})
+
+
+SPEC = StageSpec(
+    name="evaluate",
+    version=1,
+    upstream=("audio", "motion", "align", "animate"),
+    raw_inputs=(),
+    params={
+        "identity_stride": Param(int, min=1, help="measure identity on every n-th frame"),
+        "contact_height": Param(float, min=0.0, help="foot-skating contact height, metres"),
+        "skate_speed": Param(float, min=0.0, help="foot-skating sliding speed, m/s"),
+    },
+    compute=compute,
+)
