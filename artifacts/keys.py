@@ -54,3 +54,18 @@ def file_sha256(path: str | Path) -> str:
     """Content hash of a raw input file (memoised per process on path, size and mtime)."""
     stat = Path(path).stat()
     return _file_sha256_cached(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+def path_fingerprint(path: str | Path) -> str:
+    """Identity of weights or model files: SHA-256 over (relative name, size, mtime) of the file or
+    of every file under the folder. Content-hashing gigabytes of weights on every plan would cost
+    seconds; a replaced or touched file still changes the fingerprint."""
+    root = Path(path).expanduser().resolve()
+    files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+    entries = []
+    for f in files:
+        stat = f.stat()
+        entries.append(
+            [str(f.relative_to(root)) if f != root else f.name, stat.st_size, stat.st_mtime_ns]
+        )
+    return hashlib.sha256(canonical_json(entries).encode()).hexdigest()

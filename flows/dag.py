@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from artifacts.keys import file_sha256, key_ingredients, stage_key
+from artifacts.keys import file_sha256, key_ingredients, path_fingerprint, stage_key
 from artifacts.materialize import PlannedStage
 from artifacts.store import Store
 from tasks.base import InputError, Param, StageSpec
@@ -59,7 +59,8 @@ def make_plan(
             stage=name,
             version=spec.version,
             params=params[name],
-            input_hashes={kind: hashes[kind] for kind in spec.raw_inputs},
+            input_hashes={kind: hashes[kind] for kind in spec.raw_inputs}
+            | weight_fingerprints(name, spec, params[name]),
             upstream_keys={up: keys[up] for up in spec.upstream},
         )
         keys[name] = stage_key(ingredients)
@@ -74,6 +75,18 @@ def make_plan(
         cached = store.has(name, keys[name])
         plan.append(PlanEntry(planned, cached, [] if cached else explain_miss(store, ingredients)))
     return plan
+
+
+def weight_fingerprints(stage: str, spec: StageSpec, params: Mapping[str, Any]) -> dict[str, str]:
+    """`stage.key` -> fingerprint for every path param that is set; a missing path is an error."""
+    out = {}
+    for key, rule in spec.params.items():
+        if rule.path and params[key] is not None:
+            path = Path(params[key]).expanduser()
+            if not path.exists():
+                raise InputError(f"{stage}.{key}: {path} not found (check the path)")
+            out[f"{stage}.{key}"] = path_fingerprint(path)
+    return out
 
 
 def _differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:

@@ -7,6 +7,7 @@ and checks that every override names a known `stage.key`.
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -58,5 +59,7 @@ def resolve_params(
         for key, rule in stage_rules.items():
             if key not in section:
                 raise InputError(f"params/defaults.yaml lacks {stage}.{key}: add a default")
+            if section[key] is None and rule.env and os.environ.get(rule.env):
+                section[key] = os.environ[rule.env]
             section[key] = rule.check(f"{stage}.{key}", section[key])
     return params

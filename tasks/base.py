@@ -30,6 +30,10 @@ class Param:
     choices: tuple[Any, ...] | None = None
     nullable: bool = False
     help: str = ""
+    # A path to weights or model files: the planner adds a fingerprint of what it points to to the
+    # key, so replacing the file at the same path recomputes. `env` names a fallback variable.
+    path: bool = False
+    env: str | None = None
 
     def check(self, name: str, value: Any) -> Any:
         if value is None:
@@ -53,7 +57,7 @@ class Param:
 
 @dataclass
 class StageContext:
-    """What `compute` may read and write. Upstream groups are read-only; `out` is a staging group."""
+    """What `compute` may read and write: read-only upstream groups, a staging group `out`."""
 
     params: Mapping[str, Any]
     upstream: Mapping[str, zarr.Group]

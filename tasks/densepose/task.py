@@ -1,13 +1,15 @@
 """DensePose stage: part maps -> MagicAnimate-coloured driving frames.
 
-model "mesh" takes the rendered body's exact part maps; an estimator on rendered RGB
-("detectron2") can replace it later behind the same outputs.
+model "mesh" takes the rendered body's exact part maps; "detectron2" estimates them with
+DensePose R-CNN on the shaded RGB render (render.preview=true; tasks/densepose/detectron2.py),
+behind the same outputs.
 """
 
 from __future__ import annotations
 
-from tasks.base import Param, StageContext, StageSpec
+from tasks.base import InputError, Param, StageContext, StageSpec
 from tasks.densepose.colors import colorize
+from tasks.densepose.detectron2 import DensePoseRCNN
 
 CHUNK = 8  # frames per zarr chunk and per batch
 
@@ -17,6 +19,15 @@ def compute(ctx: StageContext) -> None:
     render = ctx.upstream["render"]
     source = render["parts"]
     num_frames, height, width = source.shape
+    estimator = None
+    if ctx.params["model"] == "detectron2":
+        if "preview" not in render:
+            raise InputError(
+                "densepose.model=detectron2 runs on the shaded render: --set render.preview=true"
+            )
+        estimator = DensePoseRCNN(
+            ctx.params["weights"], ctx.params["config"], ctx.params["min_score"]
+        )
     parts = ctx.out.create_array(
         "parts", shape=source.shape, chunks=(CHUNK, height, width), dtype="uint8"
     )
@@ -25,7 +36,7 @@ def compute(ctx: StageContext) -> None:
     )
     for start in range(0, num_frames, CHUNK):
         frames = slice(start, min(start + CHUNK, num_frames))
-        chunk = source[frames]
+        chunk = source[frames] if estimator is None else estimator.parts(render["preview"][frames])
         parts[frames] = chunk
         rgb[frames] = colorize(chunk)
     ctx.out.attrs.update(
@@ -45,7 +56,14 @@ SPEC = StageSpec(
     upstream=("render",),
     raw_inputs=(),
     params={
-        "model": Param(str, choices=("mesh",), help="mesh: exact part maps from the render"),
+        "model": Param(
+            str, choices=("mesh", "detectron2"), help="mesh: exact parts; detectron2: R-CNN"
+        ),
+        "weights": Param(
+            str, nullable=True, path=True, help="detectron2: DensePose R-CNN checkpoint .pkl"
+        ),
+        "config": Param(str, nullable=True, path=True, help="detectron2: DensePose config .yaml"),
+        "min_score": Param(float, min=0.0, max=1.0, help="detectron2: person score threshold"),
     },
     compute=compute,
 )

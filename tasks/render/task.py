@@ -10,9 +10,24 @@ from tasks.base import Param, StageContext, StageSpec
 from tasks.render.body import Body, builtin_body, pose_body
 from tasks.render.camera import Camera, fit_camera, frame_size, project
 from tasks.render.raster import part_maps, rasterize, shaded_preview
+from tasks.render.smpl import SmplBody, load_smpl_body, pose_smpl
 
 CHUNK = 8  # frames per zarr chunk and per render batch
 BODIES: dict[str, Callable[[], Body]] = {"builtin": builtin_body}  # render.body -> factory
+
+
+def _body(params: dict) -> Body:
+    """render.body: the built-in body, or SMPL from the user's model files."""
+    if params["body"] == "smpl":
+        return load_smpl_body(params["smpl_dir"], params["betas"], params["smpl_uv"])
+    return BODIES[params["body"]]()
+
+
+def _pose(body: Body, poses: np.ndarray, trans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Posed vertices (T, V, 3) and joints (T, 24, 3); SMPL adds its pose correctives."""
+    if isinstance(body, SmplBody):
+        return pose_smpl(body, poses, trans)
+    return pose_body(body, poses, trans)
 
 
 def _frame_bounds(ctx: StageContext, body: Body) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -22,7 +37,7 @@ def _frame_bounds(ctx: StageContext, body: Body) -> tuple[np.ndarray, np.ndarray
     lower, upper, roots = [], [], []
     for start in range(0, poses.shape[0], CHUNK):
         root = np.asarray(trans[start : start + CHUNK], dtype=np.float64)
-        verts, _ = pose_body(body, np.asarray(poses[start : start + CHUNK]), root)
+        verts, _ = _pose(body, np.asarray(poses[start : start + CHUNK]), root)
         lower.append(verts.min(axis=1))
         upper.append(verts.max(axis=1))
         roots.append(root)
@@ -50,7 +65,7 @@ def _render_chunks(ctx: StageContext, body: Body, camera: Camera, preview: bool)
         )
     for start in range(0, num_frames, CHUNK):
         frames = slice(start, min(start + CHUNK, num_frames))
-        verts, joints = pose_body(body, np.asarray(poses[frames]), np.asarray(trans[frames]))
+        verts, joints = _pose(body, np.asarray(poses[frames]), np.asarray(trans[frames]))
         face_ids = rasterize(project(verts, camera, frames), body.faces, height, width)
         parts[frames] = part_maps(face_ids, body.face_parts)
         joints2d[frames] = project(joints, camera, frames)[..., :2]
@@ -61,7 +76,7 @@ def _render_chunks(ctx: StageContext, body: Body, camera: Camera, preview: bool)
 def compute(ctx: StageContext) -> None:
     """Frame the whole clip once, then render it in chunks of 8 frames."""
     params = ctx.params
-    body = BODIES[params["body"]]()
+    body = _body(params)
     height, width = frame_size(params["resolution"], params["aspect"])
     lower, upper, root = _frame_bounds(ctx, body)
     camera = fit_camera(
@@ -98,7 +113,23 @@ SPEC = StageSpec(
     upstream=("motion",),
     raw_inputs=(),
     params={
-        "body": Param(str, choices=("builtin",), help="builtin articulated body (smpl: later)"),
+        "body": Param(str, choices=("builtin", "smpl"), help="builtin body or SMPL (smpl_dir)"),
+        "smpl_dir": Param(
+            str,
+            nullable=True,
+            path=True,
+            env="MUSIC2DANCE_SMPL_DIR",
+            help="SMPL model file or folder; null: $MUSIC2DANCE_SMPL_DIR",
+        ),
+        "betas": Param(
+            (list, str), help="SMPL shape coefficients, a list or comma string; []: mean shape"
+        ),
+        "smpl_uv": Param(
+            str,
+            nullable=True,
+            path=True,
+            help="DensePose UV_Processed.mat; null: parts from SMPL weights",
+        ),
         "resolution": Param(int, min=64, max=2048, help="long side of the frames, pixels"),
         "aspect": Param(str, choices=("square", "portrait"), help="square or portrait 9:16"),
         "margin": Param(float, min=0.0, max=1.0, help="padding around the body, fraction"),
