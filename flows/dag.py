@@ -12,7 +12,7 @@ from typing import Any
 
 from artifacts.keys import file_sha256, key_ingredients, path_fingerprint, stage_key
 from artifacts.materialize import PlannedStage
-from artifacts.store import Store
+from artifacts.store import ArtifactRef, Store
 from tasks.base import InputError, Param, StageSpec
 
 STAGE_ORDER = ("audio", "motion", "render", "densepose", "align", "animate")
@@ -137,3 +137,14 @@ def validate_inputs(plan: list[PlanEntry]) -> None:
         )
     if image := next((p.image_path for p in to_run.values() if p.image_path), None):
         validate_reference(Path(image))
+
+
+def report(refs: list[ArtifactRef], store: Store) -> dict[str, Any]:
+    animate = next(ref for ref in refs if ref.stage == "animate")
+    return {
+        "output": str(store.path("animate", animate.key) / "video.mp4"),
+        "store": str(store.root),
+        "stages": [
+            {"name": r.stage, "key": r.key, "cached": r.cached, "seconds": r.seconds} for r in refs
+        ],
+    }

@@ -12,7 +12,7 @@ from prefect.tasks import Task
 
 from artifacts.materialize import PlannedStage, materialize
 from artifacts.store import ArtifactRef, Store
-from flows.dag import make_plan, param_rules, stage_specs, validate_inputs
+from flows.dag import make_plan, param_rules, report, stage_specs, validate_inputs
 from params import resolve_params
 
 GPU_STAGES = {"animate"}
@@ -55,14 +55,3 @@ def dance_video(
     validate_inputs(plan)
     refs = run_plan([entry.planned for entry in plan], str(Path(store).resolve()))
     return report(refs, Store(store))
-
-
-def report(refs: list[ArtifactRef], store: Store) -> dict[str, Any]:
-    animate = next(ref for ref in refs if ref.stage == "animate")
-    return {
-        "output": str(store.path("animate", animate.key) / "video.mp4"),
-        "store": str(store.root),
-        "stages": [
-            {"name": r.stage, "key": r.key, "cached": r.cached, "seconds": r.seconds} for r in refs
-        ],
-    }

@@ -88,7 +88,7 @@ def run_pipeline(audio: str, image: str, overrides: list[str], store_root: str) 
     params = resolve_params(param_rules(), overrides)
     plan = make_plan(audio, image, params, store)
     if all(entry.cached for entry in plan):
-        from flows.dance_video import report
+        from flows.dag import report
 
         logging.getLogger("music2dance").info("every stage cached: Prefect not started")
         refs = [

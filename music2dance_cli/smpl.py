@@ -9,8 +9,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tasks.render.smpl import convert_model
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `convert-smpl` command to the main parser's subcommands."""
@@ -25,6 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handler(args: argparse.Namespace) -> int:
+    from tasks.render.smpl import convert_model  # torch + smplx: only when converting
+
     out = convert_model(args.src, args.out)
     sys.stdout.write(f"wrote {out}\n")
     return 0

@@ -10,41 +10,40 @@ from tasks.base import Param, StageContext, StageSpec
 from tasks.render.body import Body, builtin_body, pose_body
 from tasks.render.camera import Camera, fit_camera, frame_size, project
 from tasks.render.raster import part_maps, rasterize, shaded_preview
-from tasks.render.smpl import SmplBody, load_smpl_body, pose_smpl
 
 CHUNK = 8  # frames per zarr chunk and per render batch
-BODIES: dict[str, Callable[[], Body]] = {"builtin": builtin_body}  # render.body -> factory
+Poser = Callable[[Body, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
-def _body(params: dict) -> Body:
-    """render.body: the built-in body, or SMPL from the user's model files."""
+def _body(params: dict) -> tuple[Body, Poser]:
+    """render.body: the built-in body, or SMPL from the user's model files (smplx and torch are
+    imported only then, keeping them off every other run's start-up)."""
     if params["body"] == "smpl":
-        return load_smpl_body(params["smpl_dir"], params["betas"], params["smpl_uv"])
-    return BODIES[params["body"]]()
+        from tasks.render.smpl import load_smpl_body, pose_smpl
+
+        return load_smpl_body(params["smpl_dir"], params["betas"], params["smpl_uv"]), pose_smpl
+    return builtin_body(), pose_body
 
 
-def _pose(body: Body, poses: np.ndarray, trans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Posed vertices (T, V, 3) and joints (T, 24, 3); SMPL adds its pose correctives."""
-    if isinstance(body, SmplBody):
-        return pose_smpl(body, poses, trans)
-    return pose_body(body, poses, trans)
-
-
-def _frame_bounds(ctx: StageContext, body: Body) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _frame_bounds(
+    ctx: StageContext, body: Body, pose: Poser
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-frame box of the posed mesh, lower and upper (T, 3), and the root (T, 3), chunk-wise."""
     motion = ctx.upstream["motion"]
     poses, trans = motion["poses"], motion["trans"]
     lower, upper, roots = [], [], []
     for start in range(0, poses.shape[0], CHUNK):
         root = np.asarray(trans[start : start + CHUNK], dtype=np.float64)
-        verts, _ = _pose(body, np.asarray(poses[start : start + CHUNK]), root)
+        verts, _ = pose(body, np.asarray(poses[start : start + CHUNK]), root)
         lower.append(verts.min(axis=1))
         upper.append(verts.max(axis=1))
         roots.append(root)
     return np.concatenate(lower), np.concatenate(upper), np.concatenate(roots)
 
 
-def _render_chunks(ctx: StageContext, body: Body, camera: Camera, preview: bool) -> None:
+def _render_chunks(
+    ctx: StageContext, body: Body, pose: Poser, camera: Camera, preview: bool
+) -> None:
     """Write parts (T, H, W), joints2d (T, 24, 2) and optionally preview (T, H, W, 3)."""
     motion = ctx.upstream["motion"]
     poses, trans = motion["poses"], motion["trans"]
@@ -65,7 +64,7 @@ def _render_chunks(ctx: StageContext, body: Body, camera: Camera, preview: bool)
         )
     for start in range(0, num_frames, CHUNK):
         frames = slice(start, min(start + CHUNK, num_frames))
-        verts, joints = _pose(body, np.asarray(poses[frames]), np.asarray(trans[frames]))
+        verts, joints = pose(body, np.asarray(poses[frames]), np.asarray(trans[frames]))
         face_ids = rasterize(project(verts, camera, frames), body.faces, height, width)
         parts[frames] = part_maps(face_ids, body.face_parts)
         joints2d[frames] = project(joints, camera, frames)[..., :2]
@@ -76,9 +75,9 @@ def _render_chunks(ctx: StageContext, body: Body, camera: Camera, preview: bool)
 def compute(ctx: StageContext) -> None:
     """Frame the whole clip once, then render it in chunks of 8 frames."""
     params = ctx.params
-    body = _body(params)
+    body, pose = _body(params)
     height, width = frame_size(params["resolution"], params["aspect"])
-    lower, upper, root = _frame_bounds(ctx, body)
+    lower, upper, root = _frame_bounds(ctx, body, pose)
     camera = fit_camera(
         lower,
         upper,
@@ -88,7 +87,7 @@ def compute(ctx: StageContext) -> None:
         margin=params["margin"],
         follow=params["camera"] == "follow",
     )
-    _render_chunks(ctx, body, camera, params["preview"])
+    _render_chunks(ctx, body, pose, camera, params["preview"])
     if params["camera"] == "follow":
         positions = ctx.out.create_array(
             "camera_position", shape=camera.positions.shape, dtype="float32"
