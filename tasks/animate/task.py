@@ -31,7 +31,19 @@ def preview_frames(ctx: StageContext) -> Iterator[np.ndarray]:
         yield side_by_side(left, rgb[start : start + CHUNK])
 
 
-ANIMATORS: dict[str, Animator] = {"preview": preview_frames}
+def cutout_frames(ctx: StageContext) -> Iterator[np.ndarray]:
+    """The reference person cut out and skinned to the driving skeleton: (N, h, w, 3) chunks."""
+    from tasks.animate.cutout import CutoutAnimator
+
+    align = ctx.upstream["align"]
+    parts, joints = align["parts"], align["joints2d"]
+    animator = CutoutAnimator(fit_shape=ctx.params["fit_shape"], mesh_step=ctx.params["mesh_step"])
+    animator.prepare(align["reference"][:], tuple(align.attrs["face_box"]), parts[0], joints[0])
+    for start in range(0, parts.shape[0], CHUNK):
+        yield animator.render(parts[start : start + CHUNK], joints[start : start + CHUNK])
+
+
+ANIMATORS: dict[str, Animator] = {"cutout": cutout_frames, "preview": preview_frames}
 
 
 def compute(ctx: StageContext) -> None:
@@ -77,12 +89,16 @@ def compute(ctx: StageContext) -> None:
 
 SPEC = StageSpec(
     name="animate",
-    version=1,
+    version=2,
     upstream=("align", "audio"),
     raw_inputs=("image", "audio"),
     params={
-        "model": Param(str, choices=tuple(ANIMATORS), help="preview: photo beside the pose"),
+        "model": Param(str, choices=tuple(ANIMATORS), help="cutout | preview"),
         "crf": Param(int, min=0, max=51, help="H.264 quality, lower is better"),
+        "fit_shape": Param(
+            float, min=0.0, max=1.0, help="cutout: limb thickness, 0 photo's .. 1 driving body's"
+        ),
+        "mesh_step": Param(int, min=0, max=64, help="cutout: mesh cell px, 0 = auto"),
     },
     compute=compute,
 )

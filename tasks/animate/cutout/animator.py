@@ -1,0 +1,194 @@
+"""The cutout animator: the reference person, cut out and skinned to 2D bones, dances on the CPU.
+
+Recipe, as in Meta's AnimatedDrawings but driven by the aligned DensePose video instead of a BVH:
+`prepare` (once a video) 1. checks inputs, 2. reads the person's mask and skeleton from the photo,
+3. labels each person pixel with a bone, 4. builds a triangle sheet per bone with skinning
+weights, 5. inpaints the background. `render` (per chunk of frames) 6. turns the driving joints
+into bone transforms, 7. skins the mesh, 8. rasterizes it into remap tables, with the driving
+part map deciding which limb is in front, 9. samples the photo and composites it on the still
+background. No learned weights beyond MediaPipe's bundled pose model.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import cv2
+import numpy as np
+from numba import njit
+
+from tasks.animate.cutout.background import clean_plate, torso_underlay
+from tasks.animate.cutout.bones import (
+    NUM_BONES,
+    TORSO,
+    bone_transforms,
+    deform,
+    label_points,
+    part_to_bone,
+    width_ratios,
+)
+from tasks.animate.cutout.mesh import CutoutMesh, build_mesh, owner_bits, warp_maps
+from tasks.animate.cutout.reference import ReferenceBody, read_reference
+from tasks.base import InputError
+
+log = logging.getLogger(__name__)
+
+MIN_FACE_PX = 12  # a face box smaller than this cannot carry identity
+DOMAIN = 0.05  # mask value above which a pixel may be drawn (its soft edge included)
+LAYER_GAP = 2  # transparent rows between the two stacked cutouts
+ARMS = (2, 3, 4, 5, 6, 7)  # bones whose pixels may hide torso the arm uncovers when it moves
+
+
+@njit(cache=True)
+def _over(background: np.ndarray, fg: np.ndarray, out: np.ndarray) -> None:
+    """out = fg over background: (h, w, 3) uint8, fg (h, w, 4) uint8 with straight alpha."""
+    for y in range(out.shape[0]):
+        for x in range(out.shape[1]):
+            a = np.int32(fg[y, x, 3])
+            for c in range(3):
+                mixed = np.int32(background[y, x, c]) * (255 - a) + np.int32(fg[y, x, c]) * a
+                out[y, x, c] = (mixed + 127) // 255
+
+
+class CutoutAnimator:
+    """Streaming animator: `prepare` once with the reference and frame 0, then `render` chunks.
+
+    mesh_step: grid cell size in pixels, 0 = about 1/48 of the person's height (3..12 px).
+    background_grow: how far past the person mask the background is inpainted, fraction of the
+    frame's long side (covers the soft edge and the photo's halo).
+    fit_shape: 0 keeps the photo's limb thickness, 1 makes each limb as thick as the driving
+    body's (ratios clipped to 0.6..1.25), in between blends geometrically.
+    """
+
+    def __init__(
+        self, *, mesh_step: int = 0, background_grow: float = 0.02, fit_shape: float = 0.5
+    ) -> None:
+        self.mesh_step = mesh_step
+        self.background_grow = background_grow
+        self.fit_shape = fit_shape
+        self.widths = np.ones(NUM_BONES)
+        self._part_bone = part_to_bone()
+        self.body: ReferenceBody | None = None
+        self.mesh: CutoutMesh | None = None
+        self.labels: np.ndarray | None = None  # (h, w) int8 bone per person pixel, -1 elsewhere
+        self.owners: np.ndarray | None = None  # (h, w) uint16 bit per bone whose sheet draws it
+        self.layers: np.ndarray | None = None  # (2h + gap, w, 4): cutout, torso without arms
+        self.background: np.ndarray | None = None  # (h, w, 3) uint8 inpainted photo
+
+    # 1.
+    @staticmethod
+    def check_inputs(
+        reference: np.ndarray, face_box: tuple, parts: np.ndarray, joints2d: np.ndarray
+    ) -> None:
+        """Raise InputError naming the fix for malformed or unusable inputs."""
+        if reference.ndim != 3 or reference.shape[2] != 3 or reference.dtype != np.uint8:
+            raise InputError(f"reference must be (h, w, 3) uint8 RGB, got {reference.shape}")
+        height, width = reference.shape[:2]
+        if parts.shape[-2:] != (height, width):
+            raise InputError(f"parts {parts.shape} must match the reference size {(height, width)}")
+        if joints2d.shape[-2:] != (24, 2):
+            raise InputError(f"joints2d must be (..., 24, 2), got {joints2d.shape}")
+        top, right, bottom, left = face_box
+        if not (0 <= left < right <= width and 0 <= top < bottom <= height):
+            raise InputError(f"face box {face_box} lies outside the {width}x{height} reference")
+        if min(right - left, bottom - top) < MIN_FACE_PX:
+            raise InputError(
+                f"the face is only {right - left}x{bottom - top} px: use a photo where the face "
+                f"is at least {MIN_FACE_PX} px wide at the align resolution (closer, or crop)"
+            )
+
+    def prepare(
+        self, reference: np.ndarray, face_box: tuple, parts: np.ndarray, joints2d: np.ndarray
+    ) -> None:
+        """Cut out the person of reference (h, w, 3) uint8 and bind it to its bones.
+
+        face_box (top, right, bottom, left) pixels; parts (h, w) uint8 and joints2d (24, 2) are
+        the first aligned driving frame, which overlays the photo's body.
+        """
+        face_box = tuple(int(round(v)) for v in face_box)
+        self.check_inputs(reference, face_box, parts, joints2d)
+        height, width = reference.shape[:2]
+        # 2. mask and skeleton
+        self.body = read_reference(reference, face_box, parts, np.asarray(joints2d, np.float64))
+        # 3. bone label per person pixel, -1 elsewhere
+        rows, cols = np.nonzero(self.body.mask > DOMAIN)
+        points = np.stack([cols, rows], axis=1).astype(np.float32)
+        point_labels = label_points(points, self.body.joints, face_box)
+        self.labels = np.full((height, width), -1, dtype=np.int8)
+        self.labels[rows, cols] = point_labels
+        quad = self.body.joints[[16, 17, 2, 1]]  # shoulders, hips
+        fill, underlay = torso_underlay(reference, self.labels, quad, ARMS)
+        self.owners = owner_bits(self.labels, fill)
+        # 4. bone thickness fitted to the driving body, and the mesh
+        self.widths = self._fit_widths(points, point_labels, parts, np.asarray(joints2d, float))
+        step = self.mesh_step or int(np.clip(round((np.ptp(rows) + 1) / 48), 3, 12))
+        self.mesh = build_mesh(self.owners, self.body.joints, face_box, step)
+        # 5. background and the RGBA cutouts: the photo, and the torso's with arms inpainted away
+        grow = max(3, round(self.background_grow * max(height, width)))
+        self.background = clean_plate(reference, self.body.mask, grow)
+        alpha = np.clip(self.body.mask * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        cutout = np.concatenate([reference, alpha[..., None]], axis=2)
+        alpha[fill] = 255
+        torso_cutout = np.concatenate([underlay, alpha[..., None]], axis=2)
+        gap = np.zeros((LAYER_GAP, width, 4), dtype=np.uint8)  # keeps bilinear taps apart
+        self.layers = np.concatenate([cutout, gap, torso_cutout])  # (2h + gap, w, 4)
+        log.info(
+            "cutout ready: mask from %s, %d vertices, %d triangles, cell %d px",
+            self.body.source,
+            len(self.mesh.rest),
+            len(self.mesh.triangles),
+            step,
+        )
+
+    def _fit_widths(
+        self, points: np.ndarray, labels: np.ndarray, parts: np.ndarray, joints2d: np.ndarray
+    ) -> np.ndarray:
+        """(14,) thickness ratios driving / photo at frame 0, raised to `fit_shape`.
+
+        points (N, 2) and labels (N,) are the photo's person pixels and bones; parts (h, w) and
+        joints2d (24, 2) the first driving frame. Both sides are subsampled (every 4th pixel).
+        """
+        if self.fit_shape == 0.0:
+            return np.ones(NUM_BONES)
+        coarse = parts[::2, ::2]
+        rows, cols = np.nonzero(coarse)
+        drv_points = np.stack([cols, rows], axis=1).astype(np.float32) * 2
+        drv_labels = self._part_bone[coarse[rows, cols]]
+        ratios = width_ratios(
+            self.body.joints, points[::4], labels[::4], joints2d, drv_points, drv_labels
+        )
+        return ratios**self.fit_shape
+
+    def render(self, parts: np.ndarray, joints2d: np.ndarray) -> np.ndarray:
+        """Frames (n, h, w, 3) uint8 for driving parts (n, h, w) uint8 and joints2d (n, 24, 2)."""
+        return self._render(parts, joints2d)[0]
+
+    def render_layers(
+        self, parts: np.ndarray, joints2d: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Frames (n, h, w, 3) uint8 and the person's alpha (n, h, w) float32 in [0, 1]."""
+        frames, alphas = self._render(parts, joints2d)
+        return frames, alphas.astype(np.float32) / 255.0
+
+    def _render(self, parts: np.ndarray, joints2d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Frames (n, h, w, 3) uint8 and alphas (n, h, w) uint8."""
+        if self.body is None or self.mesh is None:
+            raise RuntimeError("call prepare() before render()")
+        # 6. bone transforms for the chunk
+        transforms = bone_transforms(
+            self.body.joints, np.asarray(joints2d, np.float64), self.widths
+        )
+        frames = np.empty((*parts.shape, 3), dtype=np.uint8)
+        alphas = np.empty(parts.shape, dtype=np.uint8)
+        torso_offset = parts.shape[1] + LAYER_GAP
+        for t in range(len(parts)):
+            # 7. skin, 8. rasterize
+            screen = deform(self.mesh.rest, self.mesh.weights, transforms[t])
+            driving_bones = self._part_bone[parts[t]]
+            map_x, map_y, sheet = warp_maps(self.mesh, screen, self.owners, driving_bones)
+            # 9. sample (the torso sheet from the torso's own cutout, stacked below) and composite
+            map_y[sheet == TORSO] += torso_offset
+            fg = cv2.remap(self.layers, map_x, map_y, cv2.INTER_LINEAR)
+            _over(self.background, fg, frames[t])
+            alphas[t] = fg[..., 3]
+        return frames, alphas

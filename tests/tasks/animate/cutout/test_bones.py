@@ -1,0 +1,61 @@
+import numpy as np
+
+from tasks.animate.cutout.bones import (
+    BONES,
+    HEAD,
+    NUM_BONES,
+    bone_transforms,
+    deform,
+    label_points,
+    part_to_bone,
+    skin_weights,
+)
+from tests.tasks.animate.cutout.driving import T_POSE_FACE as FACE
+from tests.tasks.animate.cutout.driving import T_POSE_JOINTS as JOINTS
+
+
+def test_part_table_covers_every_densepose_part_once():
+    table = part_to_bone()
+    assert table[0] == -1
+    assert sorted(p for bone in BONES for p in bone.parts) == list(range(1, 25))
+    assert table[23] == table[24] == HEAD
+
+
+def test_labels_follow_the_nearest_bone_and_pin_the_face():
+    points = np.array([[145, 115], [175, 118], [100, 170], [100, 80], [112, 90]], dtype=float)
+    names = [BONES[i].name for i in label_points(points, JOINTS, FACE)]
+    assert names == ["left_upper_arm", "left_lower_arm", "torso", "head", "head"]
+
+
+def test_skin_weights_are_convex_and_continuous_across_the_elbow():
+    elbow = JOINTS[18]
+    points = np.array([elbow + (-0.25, 3), elbow + (0.25, 3), elbow + (-60, 0)])
+    labels = np.array([2, 3, 2], dtype=np.int8)  # upper arm, lower arm, upper arm
+    weights = skin_weights(points, labels, JOINTS)
+    assert np.allclose(weights.sum(axis=1), 1.0) and (weights >= -1e-6).all()
+    assert np.abs(weights[0] - weights[1]).max() < 0.05  # the seam does not tear
+    assert 0.3 < weights[0, 3] < 0.7
+    assert weights[2, 2] == 1.0  # far from joints: rigid on its own bone
+
+
+def test_head_stays_rigid():
+    face = np.array([[100, 95], [95, 85], [105, 100]], dtype=float)
+    weights = skin_weights(face, np.full(3, HEAD, dtype=np.int8), JOINTS)
+    assert np.allclose(weights[:, HEAD], 1.0)
+
+
+def test_identity_pose_gives_identity_transforms():
+    transforms = bone_transforms(JOINTS, JOINTS[None])[0]
+    eye = np.concatenate([np.eye(2), np.zeros((2, 1))], axis=1)
+    assert np.allclose(transforms, eye[None].repeat(NUM_BONES, 0), atol=1e-4)
+
+
+def test_raised_forearm_carries_its_pixels():
+    posed = JOINTS.copy()
+    posed[[20, 22]] = posed[18] + (posed[[20, 22]] - posed[18]) @ np.array([[0, -1], [1, 0]])
+    transforms = bone_transforms(JOINTS, posed[None])[0]
+    mid_forearm = np.array([[175.0, 115.0]])
+    weights = np.zeros((1, NUM_BONES), dtype=np.float32)
+    weights[0, 3] = 1.0
+    moved = deform(mid_forearm, weights, transforms)[0]
+    assert np.allclose(moved, [160.0, 100.0], atol=0.5)  # rotated 90 degrees up about the elbow

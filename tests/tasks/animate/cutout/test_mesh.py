@@ -1,0 +1,43 @@
+import numpy as np
+
+from tasks.animate.cutout.bones import TORSO
+from tasks.animate.cutout.mesh import build_mesh, owner_bits, warp_maps
+from tests.tasks.animate.cutout.driving import T_POSE_FACE as FACE
+from tests.tasks.animate.cutout.driving import T_POSE_JOINTS as JOINTS
+
+
+def _labels() -> np.ndarray:
+    """A T-pose person on a 220x340 canvas: torso block, head, and the left upper arm."""
+    labels = np.full((340, 220), -1, dtype=np.int8)
+    labels[110:200, 80:120] = TORSO
+    labels[70:110, 88:112] = 1  # head
+    labels[105:125, 120:160] = 2  # left upper arm
+    return labels
+
+
+def test_rest_pose_maps_every_person_pixel_onto_itself():
+    labels = _labels()
+    owners = owner_bits(labels, np.zeros(labels.shape, dtype=bool))
+    mesh = build_mesh(owners, JOINTS, FACE, step=6)
+    assert set(np.unique(mesh.bone)) == {0, 1, 2}
+    driving = np.where(labels >= 0, labels, -1).astype(np.int8)
+    map_x, map_y, sheet = warp_maps(mesh, mesh.rest, owners, driving)
+    rows, cols = np.nonzero(labels >= 0)
+    assert np.allclose(map_x[rows, cols], cols, atol=1e-3)
+    assert np.allclose(map_y[rows, cols], rows, atol=1e-3)
+    assert np.array_equal(sheet[rows, cols], labels[rows, cols])
+    assert (map_x[labels < 0] == -1).all()  # nothing drawn off the person
+
+
+def test_a_shifted_sheet_moves_only_its_own_pixels():
+    labels = _labels()
+    owners = owner_bits(labels, np.zeros(labels.shape, dtype=bool))
+    mesh = build_mesh(owners, JOINTS, FACE, step=6)
+    screen = mesh.rest.copy()
+    arm = np.isin(np.arange(len(screen)), mesh.triangles[mesh.bone == 2].ravel())
+    screen[arm] += (0.0, 100.0)  # drop the arm sheet by 100 px
+    no_driving = np.full(labels.shape, -1, dtype=np.int8)
+    map_x, map_y, sheet = warp_maps(mesh, screen, owners, no_driving)
+    assert (sheet[205:225, 125:155] == 2).all() and np.allclose(map_y[215, 140], 115, atol=1e-3)
+    assert (sheet[105:125, 125:160] == -1).all()  # where the arm was, nothing is left
+    assert (sheet[120:200, 80:120] == TORSO).all()

@@ -1,0 +1,48 @@
+import numpy as np
+
+from tasks.animate.cutout.reference import fit_skeleton, grabcut_mask
+from tests.tasks.animate.cutout.driving import T_POSE_FACE, T_POSE_JOINTS
+
+
+def _landmarks(points: dict[int, tuple[float, float]]) -> np.ndarray:
+    """(33, 3) MediaPipe landmarks: the given ones visible, the rest invisible."""
+    marks = np.zeros((33, 3))
+    for index, (x, y) in points.items():
+        marks[index] = (x, y, 0.99)
+    return marks
+
+
+def test_skeleton_moves_onto_the_photo_and_keeps_unseen_offsets():
+    shift = np.array([5.0, 7.0])
+    left_elbow = (150.0, 150.0)  # the photo's left arm hangs down
+    marks = _landmarks(
+        {11: tuple(T_POSE_JOINTS[16] + shift), 12: tuple(T_POSE_JOINTS[17] + shift), 13: left_elbow}
+    )
+    joints = fit_skeleton(marks, T_POSE_JOINTS, (340, 220))
+    assert np.allclose(joints[[16, 17]], T_POSE_JOINTS[[16, 17]] + shift)  # shoulders
+    assert np.allclose(joints[12], T_POSE_JOINTS[12] + shift, atol=1e-4)  # carried neck
+    assert np.allclose(joints[18], left_elbow)
+    offset = T_POSE_JOINTS[20] - T_POSE_JOINTS[18]
+    assert np.allclose(joints[20], np.array(left_elbow) + offset, atol=1e-4)  # unseen wrist
+
+
+def test_skeleton_without_landmarks_or_shoulders_is_the_driving_one():
+    assert np.allclose(fit_skeleton(None, T_POSE_JOINTS, (340, 220)), T_POSE_JOINTS)
+    only_elbow = _landmarks({13: (150.0, 150.0)})
+    assert np.allclose(fit_skeleton(only_elbow, T_POSE_JOINTS, (340, 220)), T_POSE_JOINTS)
+
+
+def test_grabcut_cuts_a_figure_from_a_plain_background():
+    rng = np.random.default_rng(0)
+    image = np.full((340, 220, 3), 40, dtype=np.uint8) + rng.integers(0, 10, (340, 220, 3)).astype(
+        np.uint8
+    )
+    parts = np.zeros((340, 220), dtype=np.uint8)
+    parts[110:200, 80:120] = 2  # driving torso
+    parts[70:110, 88:112] = 23  # driving head
+    image[65:205, 75:125] = (200, 120, 60)  # the person, a little wider than the driving body
+    mask = grabcut_mask(image, T_POSE_FACE, parts)
+    person = np.zeros(mask.shape, dtype=bool)
+    person[65:205, 75:125] = True
+    iou = ((mask > 0.5) & person).sum() / ((mask > 0.5) | person).sum()
+    assert iou > 0.9
