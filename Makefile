@@ -9,7 +9,7 @@ export DO_NOT_TRACK := 1
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade "pip>=24"
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,animate]'
 	# face_recognition pins dlib (a 10-20 min source build); dlib-bin provides it prebuilt.
 	$(PY) -m pip install -q --no-deps face-recognition==1.3.0
 	# mediapipe 0.10.21 is the last release with offline person segmentation + pose (model in

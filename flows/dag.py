@@ -130,6 +130,10 @@ def validate_inputs(plan: list[PlanEntry]) -> None:
     from tasks.audio.decode import validate_audio
 
     to_run = {e.planned.name: e.planned for e in plan if not e.cached}
+    specs = stage_specs()
+    for name, planned in to_run.items():
+        if specs[name].check is not None:
+            specs[name].check(planned.ingredients["params"])
     if audio := next((p.audio_path for p in to_run.values() if p.audio_path), None):
         limits = next(e.planned.ingredients["params"] for e in plan if e.planned.name == "audio")
         validate_audio(

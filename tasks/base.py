@@ -78,3 +78,6 @@ class StageSpec:
     raw_inputs: tuple[str, ...]
     params: Mapping[str, Param]
     compute: Callable[[StageContext], None]
+    # Cheap checks of this stage's params that must pass before anything runs (e.g. a model that
+    # needs weights was chosen without them); raises InputError.
+    check: Callable[[Mapping[str, Any]], None] | None = None

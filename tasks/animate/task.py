@@ -8,10 +8,12 @@ add an entry to ANIMATORS (import heavy dependencies inside the function).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 
+from tasks.animate.magicanimate.params import PARAMS as MAGICANIMATE_PARAMS
 from tasks.animate.preview import labelled_reference, side_by_side
 from tasks.animate.video import VideoWriter
 from tasks.base import InputError, Param, StageContext, StageSpec
@@ -43,7 +45,19 @@ def cutout_frames(ctx: StageContext) -> Iterator[np.ndarray]:
         yield animator.render(parts[start : start + CHUNK], joints[start : start + CHUNK])
 
 
-ANIMATORS: dict[str, Animator] = {"cutout": cutout_frames, "preview": preview_frames}
+def magicanimate_frames(ctx: StageContext) -> Iterator[np.ndarray]:
+    """MagicAnimate (appearance encoder + DensePose ControlNet + temporal attention) from the
+    user's local weights; diffusers is imported only here."""
+    from tasks.animate.magicanimate.stage import animate_from_artifact
+
+    return animate_from_artifact(ctx)
+
+
+ANIMATORS: dict[str, Animator] = {
+    "cutout": cutout_frames,
+    "preview": preview_frames,
+    "magicanimate": magicanimate_frames,
+}
 
 
 def compute(ctx: StageContext) -> None:
@@ -87,18 +101,28 @@ def compute(ctx: StageContext) -> None:
     )
 
 
+def check_params(params: Mapping[str, Any]) -> None:
+    if params["model"] == "magicanimate" and params["weights"] is None:
+        raise InputError(
+            "animate.model=magicanimate needs the MagicAnimate release: "
+            "--set animate.weights=DIR (or use animate.model=cutout, which needs no weights)"
+        )
+
+
 SPEC = StageSpec(
     name="animate",
     version=2,
     upstream=("align", "audio"),
     raw_inputs=("image", "audio"),
     params={
-        "model": Param(str, choices=tuple(ANIMATORS), help="cutout | preview"),
+        "model": Param(str, choices=tuple(ANIMATORS), help="cutout | preview | magicanimate"),
         "crf": Param(int, min=0, max=51, help="H.264 quality, lower is better"),
         "fit_shape": Param(
             float, min=0.0, max=1.0, help="cutout: limb thickness, 0 photo's .. 1 driving body's"
         ),
         "mesh_step": Param(int, min=0, max=64, help="cutout: mesh cell px, 0 = auto"),
-    },
+    }
+    | MAGICANIMATE_PARAMS,
     compute=compute,
+    check=check_params,
 )

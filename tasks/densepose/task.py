@@ -7,6 +7,9 @@ behind the same outputs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from tasks.base import InputError, Param, StageContext, StageSpec
 from tasks.densepose.colors import colorize
 from tasks.densepose.detectron2 import DensePoseRCNN
@@ -50,6 +53,14 @@ def compute(ctx: StageContext) -> None:
     )
 
 
+def check_params(params: Mapping[str, Any]) -> None:
+    if params["model"] == "detectron2" and (params["weights"] is None or params["config"] is None):
+        raise InputError(
+            "densepose.model=detectron2 needs --set densepose.weights=model_final_162be9.pkl "
+            "and --set densepose.config=densepose_rcnn_R_50_FPN_s1x.yaml (or densepose.model=mesh)"
+        )
+
+
 SPEC = StageSpec(
     name="densepose",
     version=1,
@@ -66,4 +77,5 @@ SPEC = StageSpec(
         "min_score": Param(float, min=0.0, max=1.0, help="detectron2: person score threshold"),
     },
     compute=compute,
+    check=check_params,
 )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
-from tasks.base import Param, StageContext, StageSpec
+from tasks.base import InputError, Param, StageContext, StageSpec
 from tasks.render.body import Body, builtin_body, pose_body
 from tasks.render.camera import Camera, fit_camera, frame_size, project
 from tasks.render.raster import part_maps, rasterize, shaded_preview
@@ -106,6 +107,14 @@ def compute(ctx: StageContext) -> None:
     )
 
 
+def check_params(params: Mapping[str, Any]) -> None:
+    if params["body"] == "smpl" and params["smpl_dir"] is None:
+        raise InputError(
+            "render.body=smpl needs SMPL model files: --set render.smpl_dir=PATH "
+            "or $MUSIC2DANCE_SMPL_DIR (or render.body=builtin, which needs none)"
+        )
+
+
 SPEC = StageSpec(
     name="render",
     version=1,
@@ -136,4 +145,5 @@ SPEC = StageSpec(
         "preview": Param(bool, help="also write a shaded RGB preview"),
     },
     compute=compute,
+    check=check_params,
 )

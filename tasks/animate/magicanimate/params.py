@@ -1,0 +1,48 @@
+"""Params of `animate.model=magicanimate` (merged into the animate stage's SPEC by task.py).
+
+Kept apart from the model code so that importing them does not import diffusers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tasks.base import Param
+
+PARAMS: dict[str, Param] = {
+    "weights": Param(
+        str, nullable=True, path=True, help="MagicAnimate folder (appearance_encoder/, ...)"
+    ),
+    "sd15": Param(
+        str, nullable=True, path=True, help="SD 1.5 folder (default: sibling of weights)"
+    ),
+    "vae": Param(str, nullable=True, path=True, help="sd-vae-ft-mse folder (default: sibling)"),
+    "steps": Param(int, min=1, max=200, help="DDIM steps"),
+    "guidance": Param(float, min=1.0, max=30.0, help="classifier-free guidance scale"),
+    "seed": Param(int, min=0, help="seed of the tiled initial noise"),
+    "window": Param(int, min=2, max=24, help="frames per context window"),
+    "overlap": Param(int, min=0, max=23, help="frames shared by neighbouring windows"),
+    "device": Param(str, choices=("auto", "cpu", "cuda"), help="auto = cuda when available"),
+    "precision": Param(
+        str, choices=("auto", "float32", "float16", "bfloat16"), help="auto: fp16 on GPU"
+    ),
+    "face_adapter": Param(
+        str, nullable=True, path=True, help="trained face-attention adapter (.pt)"
+    ),
+    "decode_chunk": Param(int, min=1, max=64, help="frames per VAE decode chunk"),
+}
+
+DEFAULTS: dict[str, Any] = {
+    "weights": None,
+    "sd15": None,
+    "vae": None,
+    "steps": 25,
+    "guidance": 7.5,
+    "seed": 0,
+    "window": 16,
+    "overlap": 4,
+    "device": "auto",
+    "precision": "auto",
+    "face_adapter": None,
+    "decode_chunk": 8,
+}

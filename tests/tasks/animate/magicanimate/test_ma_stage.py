@@ -1,0 +1,155 @@
+"""Loading the release layout from folders, the missing-weights error, and the stage entry point."""
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import zarr
+from safetensors.torch import save_file
+from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+from tasks.animate.magicanimate.face import FaceAttention, FaceEncoder
+from tasks.animate.magicanimate.loading import WeightPaths, load_video_unet
+from tasks.animate.magicanimate.params import DEFAULTS, PARAMS
+from tasks.animate.magicanimate.stage import animate_from_artifact, device_and_dtype, face_crop
+from tasks.base import InputError, StageContext
+from tests.tasks.animate.magicanimate.ma_seeding import TINY_2D, pattern_video, seeded_state_dict
+from tests.tasks.animate.magicanimate.ma_tiny import (
+    golden,
+    official_shapes,
+    tiny_appearance_encoder,
+    tiny_controlnet,
+    tiny_vae,
+    tiny_video_unet,
+)
+
+
+def _tiny_release(root: Path) -> Path:
+    """The official `pretrained_models/` layout with tiny seeded weights; returns MagicAnimate/."""
+    weights = root / "MagicAnimate"
+    encoder = weights / "appearance_encoder"
+    encoder.mkdir(parents=True)  # as released: only the official (pruned) keys
+    (encoder / "config.json").write_text(json.dumps(dict(tiny_appearance_encoder().config)))
+    encoder_shapes = official_shapes(golden("reference_attention.npz")["encoder_keys"])
+    save_file(seeded_state_dict(encoder_shapes, 3), encoder / "diffusion_pytorch_model.safetensors")
+    tiny_controlnet().save_pretrained(weights / "densepose_controlnet")
+    (weights / "temporal_attention").mkdir(parents=True)
+    shapes = official_shapes(golden("unet_forward.npz")["official_keys"])
+    torch.save(seeded_state_dict(shapes, 1), weights / "temporal_attention/temporal_attention.ckpt")
+    sd15 = root / "stable-diffusion-v1-5"
+    (sd15 / "unet").mkdir(parents=True)
+    (sd15 / "unet/config.json").write_text(json.dumps(TINY_2D))
+    text_config = CLIPTextConfig(
+        vocab_size=16,
+        hidden_size=32,
+        intermediate_size=37,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        max_position_embeddings=8,
+    )
+    torch.manual_seed(0)
+    CLIPTextModel(text_config).save_pretrained(sd15 / "text_encoder")
+    vocab = root / "vocab.json"
+    vocab.write_text(json.dumps({"<|startoftext|>": 0, "<|endoftext|>": 1, "!": 2}))
+    (root / "merges.txt").write_text("#version: 0.2\n")
+    tokenizer = CLIPTokenizer(
+        str(vocab), str(root / "merges.txt"), model_max_length=8, pad_token="!"
+    )
+    tokenizer.save_pretrained(sd15 / "tokenizer")
+    tiny_vae().save_pretrained(root / "sd-vae-ft-mse")
+    return weights
+
+
+def _face_adapter(path: Path) -> Path:
+    """An untrained adapter checkpoint in the format `FaceAdapterTrainer.save` writes."""
+    encoder = FaceEncoder(crop_size=32, patch_size=2, hidden_dim=16, cross_attention_dim=32)
+    face = FaceAttention(tiny_video_unet(), encoder)
+    torch.save({"config": dict(encoder.config), "state_dict": face.state_dict()}, path)
+    return path
+
+
+def _context(
+    tmp_path: Path, weights: Path | None, num_frames: int, face_adapter: Path | None = None
+) -> StageContext:
+    control, reference = pattern_video(num_frames)
+    align = zarr.group()
+    align.create_array("rgb", data=control, chunks=(8, 64, 64, 3))
+    align.create_array("reference", data=reference)
+    align.attrs["face_box"] = [10, 40, 40, 20]
+    params = {
+        **DEFAULTS,
+        "weights": None if weights is None else str(weights),
+        "steps": 1,
+        "face_adapter": None if face_adapter is None else str(face_adapter),
+    }
+    params = {k: PARAMS[k].check(k, v) for k, v in params.items()}
+    return StageContext(
+        params=params,
+        upstream={"align": align},
+        out=zarr.group(),
+        workdir=tmp_path,
+        log=logging.getLogger("test"),
+    )
+
+
+def test_missing_weights_error_lists_every_folder(tmp_path: Path) -> None:
+    (tmp_path / "MagicAnimate" / "appearance_encoder").mkdir(parents=True)
+    ctx = _context(tmp_path, tmp_path / "MagicAnimate", 4)
+    with pytest.raises(InputError) as err:
+        next(animate_from_artifact(ctx))
+    message = str(err.value)
+    for part in (
+        "appearance_encoder/config.json",
+        "densepose_controlnet",
+        "temporal_attention.ckpt",
+        "SD 1.5 unet",
+        "sd-vae-ft-mse",
+    ):
+        assert part in message
+    with pytest.raises(InputError, match="animate.weights"):
+        next(animate_from_artifact(_context(tmp_path, None, 4)))
+
+
+def test_stage_animates_from_release_folders(tmp_path: Path) -> None:
+    weights = _tiny_release(tmp_path / "pretrained_models")
+    adapter = _face_adapter(tmp_path / "face.pt")
+    ctx = _context(tmp_path / "work", weights, 18, adapter)
+    (tmp_path / "work").mkdir()
+    chunks = list(animate_from_artifact(ctx))
+    assert [c.shape for c in chunks] == [(8, 64, 64, 3), (8, 64, 64, 3), (2, 64, 64, 3)]
+    assert all(c.dtype == np.uint8 for c in chunks)
+    assert not any((tmp_path / "work").iterdir())  # temporary latents removed
+
+
+def test_face_crop_widens_and_clips() -> None:
+    reference = np.zeros((64, 48, 3), np.uint8)
+    assert face_crop(reference, [10, 30, 30, 10]).shape == (30, 30, 3)
+    assert face_crop(reference, [0, 48, 20, 30]).shape == (25, 22, 3)
+
+
+def test_defaults_are_valid_params() -> None:
+    assert set(DEFAULTS) == set(PARAMS)
+    for key, value in DEFAULTS.items():
+        PARAMS[key].check(key, value)
+    assert device_and_dtype("cpu", "auto") == (torch.device("cpu"), torch.float32)
+    assert device_and_dtype("cpu", "bfloat16")[1] == torch.bfloat16
+
+
+def test_motion_only_checkpoint_is_completed_from_sd15(tmp_path: Path) -> None:
+    shapes = official_shapes(golden("unet_forward.npz")["official_keys"])
+    official = seeded_state_dict(shapes, 1)
+    motion = {k: v for k, v in official.items() if ".motion_modules." in k}
+    (tmp_path / "MagicAnimate/temporal_attention").mkdir(parents=True)
+    ckpt = tmp_path / "MagicAnimate/temporal_attention/temporal_attention.ckpt"
+    torch.save({"state_dict": {f"module.{k}": v for k, v in motion.items()}}, ckpt)
+    (tmp_path / "sd15/unet").mkdir(parents=True)
+    (tmp_path / "sd15/unet/config.json").write_text(json.dumps(TINY_2D))
+    spatial = {k: v for k, v in official.items() if ".motion_modules." not in k}
+    save_file(spatial, tmp_path / "sd15/unet/diffusion_pytorch_model.safetensors")
+    paths = WeightPaths(tmp_path / "MagicAnimate", tmp_path / "sd15", tmp_path / "vae")
+    loaded = load_video_unet(paths).state_dict()
+    for key, value in tiny_video_unet().state_dict().items():
+        torch.testing.assert_close(loaded[key], value, msg=key)
