@@ -18,7 +18,9 @@ def cli(inputs, store: Path, out: Path, home: Path, *extra: str, **popen) -> sub
     env = dict(os.environ, PREFECT_HOME=str(home), PYTHONPATH=str(ROOT))
     argv = [sys.executable, "-m", "music2dance_cli.main", "--store", str(store), "run"]
     argv += ["--audio", str(inputs["audio"]), "--image", str(inputs["image"]), "--out", str(out)]
-    return subprocess.Popen(argv + list(extra), env=env, cwd=ROOT, text=True, **popen)
+    return subprocess.Popen(
+        argv + list(extra), env=env, cwd=ROOT, text=True, start_new_session=True, **popen
+    )
 
 
 def test_sigkill_mid_stage_never_leaves_a_complete_looking_partial(inputs, tmp_path):
@@ -26,7 +28,7 @@ def test_sigkill_mid_stage_never_leaves_a_complete_looking_partial(inputs, tmp_p
     proc = cli(inputs, store, tmp_path / "o.mp4", tmp_path / "home", stderr=subprocess.PIPE)
     for line in proc.stderr:  # blocks on the child's log, no polling
         if "render" in line and "running" in line:
-            proc.send_signal(signal.SIGKILL)
+            os.killpg(proc.pid, signal.SIGKILL)  # the run and its Prefect server, as a crash would
             break
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
