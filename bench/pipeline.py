@@ -54,8 +54,19 @@ def main() -> None:
         audio, image = clips[seconds]
         report = work / f"r{seconds}-{store}.json"
         wall, rss = music2dance(
-            ["--store", str(work / store), "run", "--audio", str(audio), "--image", str(image),
-             "--out", str(work / "o.mp4"), "--report", str(report)],
+            [
+                "--store",
+                str(work / store),
+                "run",
+                "--audio",
+                str(audio),
+                "--image",
+                str(image),
+                "--out",
+                str(work / "o.mp4"),
+                "--report",
+                str(report),
+            ],
             env,
         )
         return wall, rss, json.loads(report.read_text())
