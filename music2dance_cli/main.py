@@ -21,7 +21,7 @@ from typing import Any
 from tasks.base import InputError
 
 # Commands that live beside their feature; each module has `register(subparsers)`.
-COMMAND_MODULES = ("evaluate", "serve", "smpl", "stage")
+COMMAND_MODULES = ("edge", "evaluate", "serve", "smpl", "stage")
 
 EPILOG = """examples:
   music2dance demo                                   # synthesized music + a public-domain photo

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
-from tasks.base import Param, StageContext, StageSpec
+from tasks.base import InputError, Param, StageContext, StageSpec
 from tasks.motion.choreographer import choreograph
+from tasks.motion.edge.params import PARAMS as EDGE_PARAMS
 from tasks.motion.skeleton import NUM_JOINTS, forward_kinematics, to_motion151
 
 _CHUNK_FRAMES = 256
@@ -24,7 +28,7 @@ def compute(ctx: StageContext) -> None:
     fps = int(audio.attrs["fps"])
     num_frames = int(audio.attrs["num_frames"])
     if ctx.params["model"] == "edge":
-        from tasks.motion.edge import sample_from_artifact
+        from tasks.motion.edge.stage import sample_from_artifact
 
         poses, trans = sample_from_artifact(ctx)
     else:
@@ -50,6 +54,14 @@ def compute(ctx: StageContext) -> None:
     ctx.out.attrs.update({"fps": fps, "num_frames": num_frames, "model": ctx.params["model"]})
 
 
+def check_params(params: Mapping[str, Any]) -> None:
+    if params["model"] == "edge" and params["checkpoint"] is None:
+        raise InputError(
+            "motion.model=edge needs a checkpoint: --set motion.checkpoint=PATH (checkpoint.pt or "
+            "a `music2dance convert-edge` folder), or motion.model=choreographer (no weights)"
+        )
+
+
 SPEC = StageSpec(
     name="motion",
     version=1,
@@ -59,7 +71,11 @@ SPEC = StageSpec(
         "model": Param(str, choices=("choreographer", "edge"), help="motion generator"),
         "seed": Param(int, help="seed of every random choice (moves, sampler noise)"),
         "energy": Param(float, min=0.0, max=2.0, help="movement amplitude scale"),
-        "checkpoint": Param(str, nullable=True, help="EDGE checkpoint.pt (model=edge)"),
-    },
+        "checkpoint": Param(
+            str, nullable=True, path=True, help="EDGE checkpoint.pt or convert-edge folder"
+        ),
+    }
+    | EDGE_PARAMS,
     compute=compute,
+    check=check_params,
 )

@@ -47,6 +47,7 @@ CASES = {
     "out-of-range": ("audio", "image", ["--set", "render.resolution=100000"], "maximum"),
     "bad-type": ("audio", "image", ["--set", "motion.seed=abc"], "int"),
     "no-animate-weights": ("audio", "image", ["--set", "animate.model=magicanimate"], "weights"),
+    "no-edge-checkpoint": ("audio", "image", ["--set", "motion.model=edge"], "checkpoint"),
     "no-smpl-files": ("audio", "image", ["--set", "render.body=smpl"], "smpl_dir"),
     "weights-not-found": ("audio", "image", ["--set", "animate.weights=/nope/ma"], "not found"),
 }

@@ -1,0 +1,19 @@
+"""Params of `motion.model=edge` (merged into the motion stage's SPEC); imports no torch."""
+
+from __future__ import annotations
+
+from tasks.base import Param
+
+PARAMS: dict[str, Param] = {
+    "guidance": Param(float, min=0.0, max=10.0, help="EDGE classifier-free guidance weight"),
+    "steps": Param(int, min=1, max=1000, help="EDGE DDIM steps (official 50)"),
+    "sampler": Param(str, choices=("ddim", "ddpm"), help="EDGE sampler"),
+    "parity": Param(bool, help="EDGE: reproduce the official numerics and random-number order"),
+    "device": Param(str, choices=("auto", "cpu", "cuda"), help="EDGE device"),
+    "edit_reference": Param(
+        str, nullable=True, path=True, help="EDGE edit: .npz motion to keep parts of"
+    ),
+    "edit_joints": Param(str, help="EDGE edit: lower | upper | all | '0,1,2' joints to keep"),
+    "edit_root": Param(bool, help="EDGE edit: keep the reference root path"),
+    "edit_keyframes": Param(list, help="EDGE edit: times (s) whose reference pose is kept"),
+}

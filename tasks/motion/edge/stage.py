@@ -1,0 +1,84 @@
+"""The motion stage's EDGE branch: audio artifact + params -> poses and root translation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from tasks.base import InputError, StageContext
+from tasks.motion.edge.checkpoint import load_edge
+from tasks.motion.edge.editing import Edit, parse_joints
+from tasks.motion.edge.generate import generate
+from tasks.motion.skeleton import forward_kinematics, to_motion151
+
+
+def read_reference(path: str | Path) -> np.ndarray:
+    """(T, 151) unnormalised motion from an .npz holding `motion151` or `poses` + `trans`."""
+    path = Path(path).expanduser()
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if "motion151" in data:
+                return data["motion151"].astype(np.float64)
+            poses = data["poses"].reshape(-1, 24, 3).astype(np.float64)
+            trans = data["trans"].astype(np.float64)
+    except (OSError, KeyError, ValueError) as err:
+        raise InputError(
+            f"edit reference {path} is not an .npz with motion151 or poses+trans ({err}); "
+            "export one with `music2dance export --stage motion --format npz`"
+        ) from err
+    return to_motion151(poses, trans, forward_kinematics(poses, trans)).astype(np.float64)
+
+
+def edit_from_params(params: Mapping[str, Any], fps: int) -> Edit | None:
+    """An Edit from the edit_* params, or None when no reference is given."""
+    if not params["edit_reference"]:
+        return None
+    try:
+        joints = parse_joints(params["edit_joints"])
+    except ValueError as err:
+        raise InputError(f"param motion.edit_joints: {err}") from err
+    return Edit(
+        reference=read_reference(params["edit_reference"]),
+        joints=joints,
+        root=bool(params["edit_root"]),
+        keyframes=tuple(round(float(s) * fps) for s in params["edit_keyframes"]),
+    )
+
+
+def _device(choice: str) -> str:
+    if choice == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return choice
+
+
+def sample_from_artifact(ctx: StageContext) -> tuple[np.ndarray, np.ndarray]:
+    """Poses (T, 24, 3) and trans (T, 3) float32 for the audio artifact's baseline features."""
+    params = ctx.params
+    if not params.get("checkpoint"):
+        raise InputError(
+            "motion.model=edge needs a checkpoint: --set motion.checkpoint=PATH (checkpoint.pt "
+            "or a `music2dance convert-edge` folder)"
+        )
+    audio = ctx.upstream["audio"]
+    features = np.asarray(audio["features"][:], dtype=np.float32)
+    fps = int(audio.attrs["fps"])
+    weights = load_edge(params["checkpoint"])
+    try:
+        motion = generate(
+            weights,
+            features,
+            seed=int(params["seed"]),
+            guidance=float(params["guidance"]),
+            steps=int(params["steps"]),
+            sampler=params["sampler"],
+            parity=bool(params["parity"]),
+            edit=edit_from_params(params, fps),
+            device=_device(params["device"]),
+        )
+    except ValueError as err:
+        raise InputError(str(err)) from err
+    return motion.poses, motion.trans
