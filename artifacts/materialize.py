@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from artifacts.lineage import lineage_record
-from artifacts.store import ArtifactRef, Store
+from artifacts.remote import open_store
+from artifacts.store import ArtifactRef
 from tasks.base import StageContext, StageSpec
 
 log = logging.getLogger("music2dance")
@@ -33,7 +34,7 @@ def materialize(spec: StageSpec, planned: PlannedStage, store_root: str) -> Arti
     The store is the source of truth: a missing or evicted group recomputes whatever any
     orchestrator cache says.
     """
-    store = Store(store_root)
+    store = open_store(store_root)
     if store.has(planned.name, planned.key):
         log.info("%-10s cached   %s", planned.name, planned.key[:12])
         return ArtifactRef(

@@ -11,7 +11,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.tasks import Task
 
 from artifacts.materialize import PlannedStage, materialize
-from artifacts.store import ArtifactRef, Store
+from artifacts.remote import open_store
+from artifacts.store import ArtifactRef
 from flows.dag import make_plan, param_rules, report, stage_specs, validate_inputs
 from params import resolve_params
 
@@ -51,7 +52,9 @@ def dance_video(
 ) -> dict[str, Any]:
     """Render one dance video; returns the run report (output artifact + per-stage refs)."""
     params = resolve_params(param_rules(), overrides or [])
-    plan = make_plan(audio, image, params, Store(store))
+    store_obj = open_store(store)
+    plan = make_plan(audio, image, params, store_obj)
     validate_inputs(plan)
-    refs = run_plan([entry.planned for entry in plan], str(Path(store).resolve()))
-    return report(refs, Store(store))
+    root = store if "://" in store else str(Path(store).resolve())
+    refs = run_plan([entry.planned for entry in plan], root)
+    return report(refs, store_obj)

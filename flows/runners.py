@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from tasks.base import InputError
@@ -123,14 +125,14 @@ def local_server(home: Path, timeout: float = 90.0) -> Iterator[str]:
         )
     old = os.environ.get("PREFECT_API_URL")
     try:
-        wait_until(
-            lambda: _healthy(url) or proc.poll() is not None, timeout, "the Prefect server"
-        )
+        wait_until(lambda: _healthy(url) or proc.poll() is not None, timeout, "the Prefect server")
         if proc.poll() is not None:
             raise RuntimeError(f"prefect server exited; see {home / 'server.log'}")
-        os.environ["PREFECT_API_URL"] = url
         log.info("Prefect server at %s (pid %d)", url, proc.pid)
-        yield url
+        # Settings are read once at import; children (dask workers) read the variable.
+        os.environ["PREFECT_API_URL"] = url
+        with temporary_settings(updates={PREFECT_API_URL: url}):
+            yield url
     finally:
         if old is None:
             os.environ.pop("PREFECT_API_URL", None)
@@ -148,8 +150,6 @@ def stop(proc: subprocess.Popen, timeout: float = 20.0) -> None:
     except ProcessLookupError:
         return
     signal_target = (lambda sig: os.killpg(pgid, sig)) if pgid == proc.pid else proc.send_signal
-    import signal
-
     signal_target(signal.SIGTERM)
     try:
         proc.wait(timeout)

@@ -21,7 +21,7 @@ from typing import Any
 from tasks.base import InputError
 
 # Commands that live beside their feature; each module has `register(subparsers)`.
-COMMAND_MODULES = ("edge", "evaluate", "serve", "smpl", "stage")
+COMMAND_MODULES = ("edge", "evaluate", "serve", "smpl", "stage", "synth")
 
 EPILOG = """examples:
   music2dance demo                                   # synthesized music + a public-domain photo
@@ -29,6 +29,7 @@ EPILOG = """examples:
   music2dance run --audio song.mp3 --image me.jpg --out dance.mp4 --set motion.seed=7
   music2dance plan --audio song.mp3 --image me.jpg --set animate.crf=23
   music2dance cache ls | verify | gc
+  music2dance synth --manifest clips.csv --out dataset/ [--runner thread|process|dask|ray]
 
 params: every --set stage.key=value is listed with its default in params/defaults.yaml.
 store:  --store DIR or $MUSIC2DANCE_STORE (default ~/.cache/music2dance)."""

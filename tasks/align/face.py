@@ -7,6 +7,7 @@ Face detection is face_recognition's HOG detector (dlib), run on a copy no large
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import NamedTuple
 
@@ -20,6 +21,7 @@ MIN_SIDE = 64  # px; smaller photos cannot hold a detectable face
 MAX_SIDE = 8192  # px; larger photos are refused before decoding
 DETECT_LONG_SIDE = 800  # px; detection runs on a copy downscaled to this long side
 MIN_FACE = 40  # px in the detection copy: the HOG window (80 px) after one 2x upsample
+_DETECTOR_LOCK = threading.Lock()  # dlib's HOG detector is a shared global, not thread-safe
 WEAK_SCORE = 0.3  # HOG score below which a detection only counts if nothing scores higher
 
 log = logging.getLogger(__name__)
@@ -95,7 +97,8 @@ def _detections(image: np.ndarray) -> list[tuple[FaceBox, float]]:
     from face_recognition.api import face_detector  # slow import (dlib models)
 
     for upsample in (0, 1):
-        rects, scores, _ = face_detector.run(image, upsample, 0.0)
+        with _DETECTOR_LOCK:
+            rects, scores, _ = face_detector.run(image, upsample, 0.0)
         if rects:
             break
     found = [

@@ -1,0 +1,349 @@
+"""`synthesize`: a dataset of dance videos from a manifest (one clip per row), as one Prefect flow.
+
+1. Read the manifest (CSV or Parquet: audio, image, optional seed, optional `set` column of
+   `;`-separated stage.key=value overrides).
+2. Plan every row: keys only, no stage work. A bad row (missing file, no face, bad param) is
+   recorded with its error and skipped; the others go on.
+3. Submit each missing artifact once, even when rows share it (same audio + seed share audio,
+   motion, render and densepose), with its upstream futures as dependencies. Per-stage tag
+   concurrency limits on the Prefect server bound e.g. animate to one at a time; transient IO
+   failures are retried, anything else fails at once.
+4. Write the dataset index (Parquet): row, status, error, every stage key, output paths.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from prefect import flow, get_client
+from prefect.tasks import Task
+
+from artifacts.materialize import PlannedStage
+from artifacts.store import Store
+from flows.dag import STAGE_ORDER, PlanEntry, make_plan, param_rules, validate_inputs
+from flows.dance_video import stage_task
+from params import resolve_params
+from tasks.base import InputError
+
+log = logging.getLogger("music2dance.synth")
+
+DEFAULT_LIMITS = {"animate": 1}  # one animate at a time: it holds the GPU
+TAG_PREFIX = "music2dance-"
+INDEX_NAME = "index.parquet"
+# errno values worth a retry: the disk, the network or a remote store hiccuped.
+_TRANSIENT_ERRNOS = {
+    errno.EIO,
+    errno.EAGAIN,
+    errno.EBUSY,
+    errno.EINTR,
+    errno.ETIMEDOUT,
+    errno.ECONNRESET,
+    errno.ECONNREFUSED,
+    errno.ECONNABORTED,
+    errno.EPIPE,
+    errno.ESTALE,
+}
+
+
+# -- manifest ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ManifestRow:
+    row: int
+    audio: str
+    image: str
+    seed: int | None = None
+    overrides: tuple[str, ...] = ()
+
+    def params_overrides(self, base: Iterable[str] = ()) -> list[str]:
+        """Batch overrides, then the row's seed, then the row's own `set` column (last wins)."""
+        seed = [] if self.seed is None else [f"motion.seed={self.seed}"]
+        return [*base, *seed, *self.overrides]
+
+
+def read_manifest(path: str | Path) -> list[ManifestRow]:
+    """Rows of a CSV or Parquet manifest; relative file paths are relative to the manifest."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise InputError(f"manifest not found: {path} (check the path)")
+    if path.suffix.lower() in {".parquet", ".pq"}:
+        frame = pd.read_parquet(path).astype(object).where(lambda f: f.notna(), "")
+    else:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    if missing := [c for c in ("audio", "image") if c not in frame.columns]:
+        raise InputError(f"manifest {path} lacks column(s) {', '.join(missing)}")
+    rows = []
+    for i, rec in enumerate(frame.to_dict("records")):
+        seed = str(rec.get("seed", "")).strip()
+        sets = str(rec.get("set", "")).strip()
+        rows.append(
+            ManifestRow(
+                row=i,
+                audio=_relative_to(path.parent, str(rec["audio"]).strip()),
+                image=_relative_to(path.parent, str(rec["image"]).strip()),
+                # a bad seed becomes a bad override: that row fails with the param's own message
+                seed=int(float(seed)) if _is_number(seed) else None,
+                overrides=tuple(s.strip() for s in sets.split(";") if s.strip())
+                + (() if not seed or _is_number(seed) else (f"motion.seed={seed}",)),
+            )
+        )
+    return rows
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return float(text).is_integer()
+    except ValueError:
+        return False
+
+
+def _relative_to(folder: Path, name: str) -> str:
+    return name if not name or Path(name).expanduser().is_absolute() else str(folder / name)
+
+
+# -- planning ------------------------------------------------------------------------------------
+@dataclass
+class RowPlan:
+    row: ManifestRow
+    stages: list[PlannedStage] = field(default_factory=list)
+    cached: dict[str, bool] = field(default_factory=dict)
+    error: str | None = None
+
+
+class _NoExplainStore(Store):
+    """The store as the batch planner sees it: `make_plan` explains each miss by comparing with
+    up to 64 earlier artifacts per stage, which costs minutes over thousands of rows."""
+
+    def records(self, stage: str | None = None) -> Iterable[tuple[str, str, Path]]:
+        return iter(())
+
+
+def plan_manifest(
+    rows: Iterable[ManifestRow], store_root: str | Path, overrides: Iterable[str] = ()
+) -> list[RowPlan]:
+    """Every row's keys, and whether each is cached; input checks run once per distinct file."""
+    store = _NoExplainStore(store_root)
+    rules = param_rules()
+    plans = []
+    for row in rows:
+        plan = RowPlan(row)
+        try:
+            params = resolve_params(rules, row.params_overrides(overrides))
+            entries = make_plan(row.audio, row.image, params, store)
+            plan.error = _validate_once(entries, _CHECKED)
+            plan.stages = [e.planned for e in entries]
+            plan.cached = {e.planned.name: e.cached for e in entries}
+        except InputError as err:
+            plan.error = str(err)
+        plans.append(plan)
+    return plans
+
+
+def _validate_once(entries: list[PlanEntry], checked: dict[tuple, str | None]) -> str | None:
+    """`validate_inputs` (decode the audio, find the face) memoised on what it would look at, for
+    this process: a file is identified by path, size and mtime, like `file_sha256`."""
+    to_run = [e.planned for e in entries if not e.cached]
+    audio = next((p.audio_path for p in to_run if p.audio_path), None)
+    image = next((p.image_path for p in to_run if p.image_path), None)
+    memo = (
+        _identity(audio),
+        json.dumps(entries[0].planned.ingredients["params"], sort_keys=True),
+        _identity(image),
+    )
+    if memo not in checked:
+        try:
+            validate_inputs(entries)
+            checked[memo] = None
+        except InputError as err:
+            checked[memo] = str(err)
+    return checked[memo]
+
+
+def _identity(path: str | None) -> tuple | None:
+    if path is None:
+        return None
+    stat = Path(path).stat()
+    return path, stat.st_size, stat.st_mtime_ns
+
+
+_CHECKED: dict[tuple, str | None] = {}
+
+
+def missing_artifacts(plans: Iterable[RowPlan]) -> list[PlannedStage]:
+    """Each artifact no row has in the store, once, upstream before downstream."""
+    unique: dict[tuple[str, str], PlannedStage] = {}
+    for plan in plans:
+        for stage in plan.stages:
+            if plan.error is None and not plan.cached[stage.name]:
+                unique.setdefault((stage.name, stage.key), stage)
+    order = {name: i for i, name in enumerate(STAGE_ORDER)}
+    return sorted(unique.values(), key=lambda s: order[s.name])
+
+
+# -- running -------------------------------------------------------------------------------------
+def is_transient(exc: BaseException | None) -> bool:
+    """IO that may work on a second try (flaky disk, network, remote store); never bad input,
+    a bug, or a missing file."""
+    if isinstance(exc, ConnectionError | TimeoutError | InterruptedError | BlockingIOError):
+        return True
+    if isinstance(exc, FileNotFoundError | PermissionError | IsADirectoryError):
+        return False
+    return isinstance(exc, OSError) and exc.errno in _TRANSIENT_ERRNOS
+
+
+def _retry_transient(task: Task, task_run: Any, state: Any) -> bool:
+    return is_transient(state.result(raise_on_failure=False))
+
+
+def _stage_tasks(retries: int, retry_delay_seconds: float) -> dict[str, Task]:
+    tasks = {}
+    for name in STAGE_ORDER:
+        base = stage_task(name)
+        tasks[name] = base.with_options(
+            tags=set(base.tags) | {TAG_PREFIX + name},
+            retries=retries,
+            retry_delay_seconds=retry_delay_seconds,
+            retry_condition_fn=_retry_transient,
+        )
+    return tasks
+
+
+def set_stage_limits(limits: Mapping[str, int]) -> None:
+    """Per-stage concurrency limits on the server (tag limits, shared by every flow run)."""
+    with get_client(sync_client=True) as client:
+        for name, limit in limits.items():
+            if name not in STAGE_ORDER:
+                raise InputError(f"limit for unknown stage {name!r} (stages: {STAGE_ORDER})")
+            client.upsert_global_concurrency_limit_by_name(f"tag:{TAG_PREFIX}{name}", int(limit))
+
+
+def _error(future: Any) -> str | None:
+    """None when the run completed; its exception as one line when it failed."""
+    state = future.state
+    if state.is_completed():
+        return None
+    if state.is_failed() or state.is_crashed():
+        exc = state.result(raise_on_failure=False)
+        return f"{type(exc).__name__}: {exc}" if isinstance(exc, BaseException) else str(exc)
+    return f"did not run ({state.name})"
+
+
+def submit_missing(missing: list[PlannedStage], store_root: str, tasks: Mapping[str, Task]) -> dict:
+    """(stage, key) -> future, each missing artifact submitted once after its upstream."""
+    futures: dict[tuple[str, str], Any] = {}
+    for stage in missing:
+        after = [futures[up] for up in stage.upstream.items() if up in futures]
+        futures[stage.name, stage.key] = tasks[stage.name].submit(stage, store_root, wait_for=after)
+    return futures
+
+
+# -- index ---------------------------------------------------------------------------------------
+def row_record(plan: RowPlan, futures: Mapping[tuple[str, str], Any], store: Store) -> dict:
+    """One index row: the first failing stage names the error; later stages did not run."""
+    error, computed = plan.error, []
+    for stage in plan.stages:
+        if error is not None:
+            break
+        if future := futures.get((stage.name, stage.key)):
+            computed.append(stage.name)
+            if (failed := _error(future)) is not None:
+                error = f"{stage.name}: {failed}"
+    keys = {s.name: s.key for s in plan.stages}
+    ok = error is None and "animate" in keys
+    return {
+        "row": plan.row.row,
+        "audio": plan.row.audio,
+        "image": plan.row.image,
+        "seed": plan.row.seed,
+        "set": ";".join(plan.row.overrides),
+        "status": "failed" if error else "done",
+        "error": error,
+        **{f"key_{name}": keys.get(name) for name in STAGE_ORDER},
+        "computed": ",".join(computed),
+        "video": str(store.path("animate", keys["animate"]) / "video.mp4") if ok else None,
+        "frames": store.uri("animate", keys["animate"]) if ok else None,
+    }
+
+
+def write_index(records: list[dict], out: Path) -> Path:
+    """The dataset index, replaced atomically so readers never see half a file."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / INDEX_NAME
+    tmp = out / f".{INDEX_NAME}.{uuid.uuid4().hex[:8]}"
+    pd.DataFrame.from_records(records).to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+    return path
+
+
+def copy_videos(records: list[dict], out: Path) -> None:
+    """out/videos/<row>.mp4 for every done row: hard links into the store where possible."""
+    folder = out / "videos"
+    folder.mkdir(parents=True, exist_ok=True)
+    for rec in records:
+        if rec["video"] is None:
+            rec["output"] = None
+            continue
+        dst = folder / f"{rec['row']:06d}.mp4"
+        dst.unlink(missing_ok=True)
+        try:
+            os.link(rec["video"], dst)
+        except OSError:
+            shutil.copyfile(rec["video"], dst)
+        rec["output"] = str(dst)
+
+
+def summarize(records: list[dict], index: Path, submitted: int) -> dict[str, Any]:
+    failed = [r for r in records if r["status"] == "failed"]
+    return {
+        "rows": len(records),
+        "done": len(records) - len(failed),
+        "failed": len(failed),
+        "computed": submitted,
+        "index": str(index),
+        "errors": {r["row"]: r["error"] for r in failed},
+    }
+
+
+def finish(plans: list[RowPlan], futures: Mapping, store_root: str, out: str) -> dict[str, Any]:
+    store = Store(store_root)
+    records = [row_record(p, futures, store) for p in plans]
+    copy_videos(records, Path(out))
+    index = write_index(records, Path(out))
+    summary = summarize(records, index, len(futures))
+    (Path(out) / "summary.json").write_text(json.dumps(summary, indent=2))
+    log.info("%d rows: %d done, %d failed", summary["rows"], summary["done"], summary["failed"])
+    return summary
+
+
+@flow(name="synthesize", log_prints=False)
+def synthesize(
+    manifest: str,
+    out: str,
+    store: str = "store",
+    overrides: list[str] | None = None,
+    limits: dict[str, int] | None = None,
+    retries: int = 2,
+    retry_delay_seconds: float = 5.0,
+) -> dict[str, Any]:
+    """Render every manifest row; returns the summary (rows, done, failed, index path)."""
+    store_root = str(Path(store).expanduser().resolve())
+    plans = plan_manifest(read_manifest(manifest), store_root, overrides or [])
+    missing = missing_artifacts(plans)
+    log.info("%d rows planned; %d artifact(s) to compute", len(plans), len(missing))
+    set_stage_limits(DEFAULT_LIMITS if limits is None else limits)
+    tasks = _stage_tasks(retries, retry_delay_seconds)
+    futures = submit_missing(missing, store_root, tasks)
+    for done, ((name, key), future) in enumerate(futures.items(), 1):
+        future.wait()
+        log.info("%d/%d %-10s %s %s", done, len(futures), name, key[:12], future.state.name)
+    return finish(plans, futures, store_root, out)

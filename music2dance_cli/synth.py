@@ -1,0 +1,87 @@
+"""`music2dance synth`: render a dataset from a manifest (CSV or Parquet), one clip per row."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from tasks.base import InputError
+
+log = logging.getLogger("music2dance.synth")
+
+
+def _limits(texts: list[str]) -> dict[str, int] | None:
+    if not texts:
+        return None
+    out = {}
+    for text in texts:
+        stage, sep, value = text.partition("=")
+        if not sep or not value.strip().isdigit():
+            raise InputError(f"--limit {text!r}: write it as stage=N, e.g. animate=1")
+        out[stage.strip()] = int(value)
+    return out
+
+
+def handler(args: argparse.Namespace) -> int:
+    from flows.runners import local_server, make_task_runner, needs_server
+    from flows.synthesize import finish, missing_artifacts, plan_manifest, read_manifest
+
+    store = str(Path(args.store).expanduser().resolve())
+    plans = plan_manifest(read_manifest(args.manifest), store, args.set)
+    missing = missing_artifacts(plans)
+    bad = sum(p.error is not None for p in plans)
+    log.info("%d rows (%d bad); %d artifact(s) to compute", len(plans), bad, len(missing))
+    if not missing:
+        summary = finish(plans, {}, store, args.out)
+    else:
+        from flows.synthesize import synthesize
+
+        runner = make_task_runner(args.runner, args.dask_address, args.workers)
+        server = (
+            local_server(Path(args.out) / ".prefect")
+            if needs_server(args.runner) and not os.environ.get("PREFECT_API_URL")
+            else contextlib.nullcontext()
+        )
+        with server:
+            summary = synthesize.with_options(task_runner=runner)(
+                manifest=str(args.manifest),
+                out=str(args.out),
+                store=store,
+                overrides=args.set,
+                limits=_limits(args.limit),
+                retries=args.retries,
+            )
+    sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    return 0 if summary["failed"] == 0 else 1
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "synth", help="render a dataset from a manifest (audio, image, seed, set columns)"
+    )
+    p.add_argument("--manifest", required=True, help="CSV or Parquet: audio, image[, seed, set]")
+    p.add_argument("--out", required=True, help="folder for index.parquet and videos/")
+    p.add_argument("--runner", choices=["thread", "process", "dask", "ray"], default="thread")
+    p.add_argument("--dask-address", help="existing Dask scheduler (or Ray) address")
+    p.add_argument("--workers", type=int, help="thread/process/LocalCluster workers")
+    p.add_argument(
+        "--limit",
+        action="append",
+        default=[],
+        metavar="STAGE=N",
+        help="at most N runs of STAGE at once, server-wide (default animate=1)",
+    )
+    p.add_argument("--retries", type=int, default=2, help="retries of transient IO failures")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="STAGE.KEY=VALUE",
+        help="override a param for every row (a row's own `set` column wins)",
+    )
+    p.set_defaults(func=handler)
