@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import logging
@@ -26,12 +27,13 @@ from typing import Any
 
 import pandas as pd
 from prefect import flow, get_client
+from prefect.context import get_run_context
 from prefect.tasks import Task
 
 from artifacts.materialize import PlannedStage
 from artifacts.store import Store
 from flows.dag import STAGE_ORDER, PlanEntry, make_plan, param_rules, validate_inputs
-from flows.dance_video import stage_task
+from flows.dance_video import GPU_STAGES, stage_task
 from params import resolve_params
 from tasks.base import InputError
 
@@ -238,12 +240,33 @@ def _error(future: Any) -> str | None:
     return f"did not run ({state.name})"
 
 
-def submit_missing(missing: list[PlannedStage], store_root: str, tasks: Mapping[str, Task]) -> dict:
+def gpu_placement(stage: str, gpus: bool) -> contextlib.AbstractContextManager:
+    """With `gpus`, each GPU stage asks the cluster for one GPU: a Dask resource annotation
+    (workers started with `--resources GPU=1`) or Ray's num_gpus. Other runners ignore it."""
+    if not gpus or stage not in GPU_STAGES:
+        return contextlib.nullcontext()
+    runner = type(get_run_context().task_runner).__name__
+    if runner == "DaskTaskRunner":
+        import dask
+
+        return dask.annotate(resources={"GPU": 1})
+    if runner == "RayTaskRunner":
+        from prefect_ray.context import remote_options
+
+        return remote_options(num_gpus=1)
+    return contextlib.nullcontext()
+
+
+def submit_missing(
+    missing: list[PlannedStage], store_root: str, tasks: Mapping[str, Task], gpus: bool = False
+) -> dict:
     """(stage, key) -> future, each missing artifact submitted once after its upstream."""
     futures: dict[tuple[str, str], Any] = {}
     for stage in missing:
         after = [futures[up] for up in stage.upstream.items() if up in futures]
-        futures[stage.name, stage.key] = tasks[stage.name].submit(stage, store_root, wait_for=after)
+        with gpu_placement(stage.name, gpus):
+            future = tasks[stage.name].submit(stage, store_root, wait_for=after)
+        futures[stage.name, stage.key] = future
     return futures
 
 
@@ -334,15 +357,17 @@ def synthesize(
     limits: dict[str, int] | None = None,
     retries: int = 2,
     retry_delay_seconds: float = 5.0,
+    gpus: bool = False,
 ) -> dict[str, Any]:
-    """Render every manifest row; returns the summary (rows, done, failed, index path)."""
+    """Render every manifest row; returns the summary (rows, done, failed, index path).
+    `gpus`: GPU stages request one GPU each from a Dask or Ray cluster."""
     store_root = str(Path(store).expanduser().resolve())
     plans = plan_manifest(read_manifest(manifest), store_root, overrides or [])
     missing = missing_artifacts(plans)
     log.info("%d rows planned; %d artifact(s) to compute", len(plans), len(missing))
     set_stage_limits(DEFAULT_LIMITS if limits is None else limits)
     tasks = _stage_tasks(retries, retry_delay_seconds)
-    futures = submit_missing(missing, store_root, tasks)
+    futures = submit_missing(missing, store_root, tasks, gpus)
     for done, ((name, key), future) in enumerate(futures.items(), 1):
         future.wait()
         log.info("%d/%d %-10s %s %s", done, len(futures), name, key[:12], future.state.name)

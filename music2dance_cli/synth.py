@@ -55,6 +55,7 @@ def handler(args: argparse.Namespace) -> int:
                 overrides=args.set,
                 limits=_limits(args.limit),
                 retries=args.retries,
+                gpus=args.gpus,
             )
     sys.stdout.write(json.dumps(summary, indent=2) + "\n")
     return 0 if summary["failed"] == 0 else 1
@@ -69,6 +70,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--runner", choices=["thread", "process", "dask", "ray"], default="thread")
     p.add_argument("--dask-address", help="existing Dask scheduler (or Ray) address")
     p.add_argument("--workers", type=int, help="thread/process/LocalCluster workers")
+    p.add_argument(
+        "--gpus",
+        action="store_true",
+        help="dask/ray: GPU stages (animate) each request one GPU "
+        "(start Dask workers with --resources GPU=1)",
+    )
     p.add_argument(
         "--limit",
         action="append",

@@ -243,3 +243,21 @@ def test_dask_runner_gives_the_same_keys_and_videos_as_threads(mixed, manifests,
     for key in index["key_animate"]:
         mine = Store(tmp_path / "store").open("animate", key)["frames"][:]
         assert np.array_equal(mine, Store(mixed["store"]).open("animate", key)["frames"][:])
+
+
+def test_gpu_stages_request_one_gpu_from_a_dask_cluster_only_when_asked():
+    import dask
+    from prefect import flow
+    from prefect_dask import DaskTaskRunner
+
+    from flows.synthesize import gpu_placement
+
+    @flow(task_runner=DaskTaskRunner(cluster_kwargs={"n_workers": 1, "processes": False}))
+    def annotations() -> list:
+        seen = []
+        for stage, gpus in [("animate", True), ("render", True), ("animate", False)]:
+            with gpu_placement(stage, gpus):
+                seen.append(dask.get_annotations().get("resources"))
+        return seen
+
+    assert annotations() == [{"GPU": 1}, None, None]
