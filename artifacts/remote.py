@@ -31,7 +31,7 @@ import fsspec
 import zarr
 from zarr.storage import FsspecStore
 
-from artifacts.store import MANIFEST, Problem, Store
+from artifacts.store import MANIFEST, Store
 
 log = logging.getLogger("music2dance.store")
 
@@ -234,14 +234,7 @@ class RemoteStore:
                 return f"altered file {name}"
         return None
 
-    def verify(self, evict: bool = True) -> list[Problem]:
-        problems = []
-        for stage, key, _ in list(self.records()):
-            if reason := self.verify_one(stage, key):
-                problems.append(Problem(stage, key, reason))
-                if evict:
-                    self.evict(stage, key)
-        return problems
+    verify = Store.verify  # same walk over records(), verify_one() and evict()
 
     def gc(self, older_than_days: float | None = None) -> list[str]:
         """Remove versions no marker names (lost races, crashed uploads) under complete keys.

@@ -5,10 +5,8 @@ message. The server is a subprocess on 127.0.0.1 with its own store and an empty
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +16,7 @@ import pytest
 from PIL import Image
 from skimage import data
 
+from flows.runners import free_port, wait_until
 from tasks.animate.video import probe_video
 from tasks.audio.synth import synth_music, write_wav
 
@@ -46,24 +45,22 @@ sync_playwright = pytest.importorskip(
 ).sync_playwright
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_ready(url: str, proc: subprocess.Popen, log: Path, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    """Until the page answers 200 or the server process dies."""
+
+    def answered() -> bool:
         if proc.poll() is not None:
             pytest.fail(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
+                return response.status == 200
         except OSError:
-            time.sleep(0.3)
-    pytest.fail(f"server not ready after {seconds} s:\n{log.read_text()[-3000:]}")
+            return False
+
+    try:
+        wait_until(answered, seconds, "the web app")
+    except TimeoutError:
+        pytest.fail(f"server not ready after {seconds} s:\n{log.read_text()[-3000:]}")
 
 
 @pytest.fixture(scope="module")
