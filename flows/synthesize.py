@@ -32,7 +32,15 @@ from prefect.tasks import Task
 
 from artifacts.materialize import PlannedStage
 from artifacts.store import Store
-from flows.dag import STAGE_ORDER, PlanEntry, make_plan, param_rules, validate_inputs
+from flows.dag import (
+    STAGE_ORDER,
+    PlanEntry,
+    evaluate_run,
+    evaluation_params,
+    make_plan,
+    param_rules,
+    validate_inputs,
+)
 from flows.dance_video import GPU_STAGES, stage_task
 from params import resolve_params
 from tasks.base import InputError
@@ -337,9 +345,35 @@ def summarize(records: list[dict], index: Path, submitted: int) -> dict[str, Any
     }
 
 
-def finish(plans: list[RowPlan], futures: Mapping, store_root: str, out: str) -> dict[str, Any]:
+def add_metrics(records: list[dict], store_root: str, overrides: Iterable[str]) -> None:
+    """Metrics and quality gates per done row (cached `evaluate` artifacts); a row that misses a
+    gate stays in the index, flagged with `passed=False` and the gates it missed."""
+    from tasks.evaluate.gates import evaluate_gates
+
+    params, gates = evaluation_params(overrides)
+    for rec in records:
+        if rec["status"] != "done":
+            continue
+        keys = {name: rec[f"key_{name}"] for name in STAGE_ORDER}
+        metrics = dict(evaluate_run(keys, params, store_root).attrs["metrics"])
+        failed = evaluate_gates(metrics, gates)
+        rec.update({f"metric_{k}": v for k, v in metrics.items()})
+        rec.update({"gates_failed": ";".join(failed), "passed": not failed})
+
+
+def finish(
+    plans: list[RowPlan],
+    futures: Mapping,
+    store_root: str,
+    out: str,
+    evaluate: Iterable[str] | None = None,
+) -> dict[str, Any]:
+    """Index, videos and summary; with `evaluate` (evaluate.*/gates.* overrides, maybe empty)
+    every done row is measured too."""
     store = Store(store_root)
     records = [row_record(p, futures, store) for p in plans]
+    if evaluate is not None:
+        add_metrics(records, store_root, evaluate)
     copy_videos(records, Path(out))
     index = write_index(records, Path(out))
     summary = summarize(records, index, len(futures))
@@ -358,9 +392,11 @@ def synthesize(
     retries: int = 2,
     retry_delay_seconds: float = 5.0,
     gpus: bool = False,
+    evaluate: list[str] | None = None,
 ) -> dict[str, Any]:
     """Render every manifest row; returns the summary (rows, done, failed, index path).
-    `gpus`: GPU stages request one GPU each from a Dask or Ray cluster."""
+    `gpus`: GPU stages request one GPU each from a Dask or Ray cluster. `evaluate` (a list of
+    evaluate.*/gates.* overrides, maybe empty): metrics and quality gates per row in the index."""
     store_root = str(Path(store).expanduser().resolve())
     plans = plan_manifest(read_manifest(manifest), store_root, overrides or [])
     missing = missing_artifacts(plans)
@@ -371,4 +407,4 @@ def synthesize(
     for done, ((name, key), future) in enumerate(futures.items(), 1):
         future.wait()
         log.info("%d/%d %-10s %s %s", done, len(futures), name, key[:12], future.state.name)
-    return finish(plans, futures, store_root, out)
+    return finish(plans, futures, store_root, out, evaluate)

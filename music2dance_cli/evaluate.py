@@ -119,24 +119,6 @@ def open_run(report_path: Path, default_store: str) -> tuple[dict[str, Any], dic
 
 
 # -- one clip ----------------------------------------------------------------------------------
-def clip_metrics(report: Mapping[str, Any], params: Mapping[str, Any], store_root: str) -> Any:
-    """The run's evaluate artifact: metrics are cached in the store like any stage, keyed by the
-    upstream keys they measure and the evaluate params."""
-    from artifacts.keys import key_ingredients, stage_key
-    from artifacts.materialize import PlannedStage, materialize
-    from artifacts.store import Store
-    from tasks.evaluate.task import SPEC
-
-    keys = {s["name"]: s["key"] for s in report["stages"]}
-    if missing := [s for s in ("audio", "motion") if s not in keys]:
-        raise InputError(f"the run lacks the {', '.join(missing)} stage(s) needed to evaluate it")
-    upstream = {name: keys[name] for name in SPEC.upstream if name in keys}
-    ingredients = key_ingredients("evaluate", SPEC.version, params, {}, upstream)
-    planned = PlannedStage("evaluate", stage_key(ingredients), ingredients, upstream)
-    ref = materialize(SPEC, planned, store_root)
-    return Store(store_root).open("evaluate", ref.key)
-
-
 def write_plots(groups: Mapping[str, Any], folder: Path, title: str) -> list[Path]:
     """beats.png (music vs motion beats) and, when the run has frames, contact_sheet.png."""
     from tasks.evaluate.plots import beats_figure, contact_sheet_figure
@@ -164,13 +146,15 @@ def evaluate_clip(
     default_store: str,
 ) -> tuple[dict[str, Any], Any]:
     """One CSV row for `clip` and its evaluate group; writes the clip's plots."""
+    from flows.dag import evaluate_run
     from tasks.evaluate.gates import evaluate_gates
     from tasks.evaluate.video import fidelity_per_frame
 
     report, groups = open_run(clip.report, default_store)
     folder = out / clip.name
     folder.mkdir(parents=True, exist_ok=True)
-    evaluated = clip_metrics(report, params, report.get("store") or default_store)
+    keys = {s["name"]: s["key"] for s in report["stages"]}
+    evaluated = evaluate_run(keys, params, report.get("store") or default_store)
     metrics = {k: _finite(v) for k, v in dict(evaluated.attrs["metrics"]).items()}
     metrics |= {"psnr": None, "ssim": None, "fid_vid": None, "fvd": None}
     if clip.gt is not None:
@@ -263,29 +247,13 @@ def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
 
 
 # -- command -----------------------------------------------------------------------------------
-def eval_params(overrides: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(evaluate params, gates) from params/defaults.yaml and --set evaluate.K=V / gates.K=V."""
-    from params import resolve_params
-    from tasks.evaluate.gates import GATE_RULES
-    from tasks.evaluate.task import SPEC
-
-    rules = {"evaluate": SPEC.params, "gates": GATE_RULES}
-    resolved = resolve_params(rules, overrides, defaults=load_defaults())
-    return resolved["evaluate"], resolved["gates"]
-
-
-def load_defaults() -> dict[str, Any]:
-    from params import load_defaults as load
-
-    return load()
-
-
 def handler(args: argparse.Namespace) -> int:
     """Evaluate every clip; exit 1 when any clip misses a gate (the CSV says which)."""
+    from flows.dag import evaluation_params
     from tasks.evaluate.networks import load_metric_network
     from tasks.evaluate.reference import load_reference_set
 
-    params, gates = eval_params(args.set)
+    params, gates = evaluation_params(args.set)
     out = Path(args.out).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     clips = read_clips(Path(args.source).expanduser(), Path(args.gt) if args.gt else None)

@@ -32,12 +32,15 @@ def handler(args: argparse.Namespace) -> int:
     from flows.synthesize import finish, missing_artifacts, plan_manifest, read_manifest
 
     store = str(Path(args.store).expanduser().resolve())
-    plans = plan_manifest(read_manifest(args.manifest), store, args.set)
+    metric_sets = [o for o in args.set if o.startswith(("evaluate.", "gates."))]
+    stage_sets = [o for o in args.set if o not in metric_sets]
+    evaluate = metric_sets if args.evaluate else None
+    plans = plan_manifest(read_manifest(args.manifest), store, stage_sets)
     missing = missing_artifacts(plans)
     bad = sum(p.error is not None for p in plans)
     log.info("%d rows (%d bad); %d artifact(s) to compute", len(plans), bad, len(missing))
     if not missing:
-        summary = finish(plans, {}, store, args.out)
+        summary = finish(plans, {}, store, args.out, evaluate)
     else:
         from flows.synthesize import synthesize
 
@@ -52,10 +55,11 @@ def handler(args: argparse.Namespace) -> int:
                 manifest=str(args.manifest),
                 out=str(args.out),
                 store=store,
-                overrides=args.set,
+                overrides=stage_sets,
                 limits=_limits(args.limit),
                 retries=args.retries,
                 gpus=args.gpus,
+                evaluate=evaluate,
             )
     sys.stdout.write(json.dumps(summary, indent=2) + "\n")
     return 0 if summary["failed"] == 0 else 1
@@ -70,6 +74,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--runner", choices=["thread", "process", "dask", "ray"], default="thread")
     p.add_argument("--dask-address", help="existing Dask scheduler (or Ray) address")
     p.add_argument("--workers", type=int, help="thread/process/LocalCluster workers")
+    p.add_argument(
+        "--evaluate",
+        action="store_true",
+        help="measure every clip (BAS, PFC, identity ...) and flag rows that miss a gate "
+        "(params: evaluate.*, gates.*)",
+    )
     p.add_argument(
         "--gpus",
         action="store_true",

@@ -261,3 +261,17 @@ def test_gpu_stages_request_one_gpu_from_a_dask_cluster_only_when_asked():
         return seen
 
     assert annotations() == [{"GPU": 1}, None, None]
+
+
+def test_evaluate_flags_rows_that_miss_a_gate_and_keeps_them(mixed, manifests, tmp_path):
+    out = tmp_path / "measured"
+    code, summary = synth(
+        mixed["store"], manifests["mixed"], out, "--evaluate", "--set", "gates.bas_min=1.0"
+    )
+    index = pd.read_parquet(out / "index.parquet")
+    done = index[index["status"] == "done"]
+    assert code == 1 and summary["done"] == 4 and len(done) == 4  # the 2 bad rows still fail
+    assert done["metric_bas"].between(0, 1).all() and (done["metric_bas"] < 1).any()
+    for bas, flags, passed in done[["metric_bas", "gates_failed", "passed"]].itertuples(False):
+        assert ("bas_min" in flags.split(";")) == (bas < 1.0) and passed == (flags == "")
+    assert index[index["status"] == "failed"]["passed"].isna().all()

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from skimage import data
 
+import params
 from artifacts.store import Store
 from music2dance_cli import evaluate
 from tasks.base import InputError
@@ -44,7 +45,7 @@ def write_mp4(path, frames) -> None:
 @pytest.fixture()
 def run(tmp_path, monkeypatch):
     """A published run (audio, motion, align, animate) of 60 frames and its report."""
-    monkeypatch.setattr(evaluate, "load_defaults", lambda: DEFAULTS)
+    monkeypatch.setattr(params, "load_defaults", lambda: DEFAULTS)
     store = Store(tmp_path / "store")
     t = np.arange(60)
     step = 0.01 * (1 - np.cos(2 * np.pi * t[:-1] / 15))  # a motion beat every 15 frames
