@@ -20,24 +20,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-TINY_UNET = {
-    "sample_size": 8,
-    "down_block_types": ["CrossAttnDownBlock2D"] * 3 + ["DownBlock2D"],
-    "up_block_types": ["UpBlock2D"] + ["CrossAttnUpBlock2D"] * 3,
-    "block_out_channels": [32, 32, 64, 64],
-    "layers_per_block": 2,
-    "attention_head_dim": 2,
-    "cross_attention_dim": 32,
-    "norm_num_groups": 32,
-}
-TINY_VAE = {
-    "down_block_types": ["DownEncoderBlock2D"] * 4,
-    "up_block_types": ["UpDecoderBlock2D"] * 4,
-    "block_out_channels": [8, 16, 16, 16],
-    "layers_per_block": 1,
-    "norm_num_groups": 8,
-}
-
 
 def run_child(frames: int, size: int, steps: int) -> dict[str, float]:
     """Animate `frames` frames of `size`^2 pixels in this process; return timings and peak RSS."""
@@ -50,9 +32,12 @@ def run_child(frames: int, size: int, steps: int) -> dict[str, float]:
     from tasks.animate.magicanimate.pipeline import MagicAnimatePipeline, magicanimate_scheduler
     from tasks.animate.magicanimate.unet import build_video_unet
     from tasks.animate.magicanimate.windows import padded_length
+    from tests.tasks.animate.magicanimate.ma_seeding import TINY_2D as TINY_UNET
+    from tests.tasks.animate.magicanimate.ma_seeding import TINY_VAE
 
     torch.manual_seed(0)
-    cn_config = {k: v for k, v in TINY_UNET.items() if k not in ("sample_size", "up_block_types")}
+    dropped = ("sample_size", "up_block_types", "out_channels")  # not ControlNet arguments
+    cn_config = {k: v for k, v in TINY_UNET.items() if k not in dropped}
     pipe = MagicAnimatePipeline(
         vae=AutoencoderKL(**TINY_VAE).eval(),
         unet=build_video_unet(TINY_UNET).eval(),
