@@ -31,7 +31,7 @@ def test_denoising_steps_match_official(pipe: MagicAnimatePipeline, monkeypatch)
     video = pipe(
         reference,
         control,
-        num_inference_steps=2,
+        num_inference_steps=25,  # the official setting: step 1 goes t=961 -> 921
         generator=torch.Generator().manual_seed(42),
         prompt_embeds=tiny_text(),
         latents_store=store,
@@ -42,11 +42,11 @@ def test_denoising_steps_match_official(pipe: MagicAnimatePipeline, monkeypatch)
     guided = torch.cat(noises[:3]).numpy()
     official_noise = g["noise_step1"][0].transpose(1, 0, 2, 3)[order]  # (1,4,T,h,w) -> (T,4,h,w)
     np.testing.assert_allclose(guided, official_noise, atol=1e-4, rtol=0)
-    # DDIM divides by sqrt(alpha_bar_501) ~ 0.4, so latents carry ~2.5x the noise error
     step1 = g["latents_step1"][0].transpose(1, 0, 2, 3)
+    np.testing.assert_allclose(seen[0], step1, atol=1e-4, rtol=0)  # measured 7e-6
+    # 25 steps accumulate rounding on latents that reach ~75 with tiny random weights
     final = g["latents"][0].transpose(1, 0, 2, 3)
-    np.testing.assert_allclose(seen[0], step1, atol=3e-4, rtol=0)
-    np.testing.assert_allclose(store, final, atol=3e-4, rtol=0)
+    np.testing.assert_allclose(store, final, atol=5e-4, rtol=0)  # measured 2.3e-4
     official = g["video_first_last"].transpose(1, 2, 3, 0) * 255  # (2, H, W, 3)
     np.testing.assert_allclose(video[[0, 31]].astype(np.float32), official, atol=1.0)
 

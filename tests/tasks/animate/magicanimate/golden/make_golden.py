@@ -155,7 +155,8 @@ class StubTokenizer:
         return type("Tokens", (), {"input_ids": ids, "attention_mask": torch.ones_like(ids)})()
 
 
-def pipeline_steps() -> None:
+def pipeline_steps(steps: int = 25, out: Path = HERE / "pipeline_steps.npz") -> None:
+    """Official settings: 25 DDIM steps; records step 1 (t=961 -> 921) and the final latents."""
     torch.Tensor.cuda = lambda self, *a, **k: self  # the official pipeline hard-codes .cuda()
     unet, _ = video_unet()
     encoder = AppearanceEncoderModel(**TINY_2D).eval()
@@ -206,7 +207,7 @@ def pipeline_steps() -> None:
     video = pipe(
         "",
         negative_prompt="",
-        num_inference_steps=2,
+        num_inference_steps=steps,
         guidance_scale=7.5,
         width=64,
         height=64,
@@ -217,7 +218,7 @@ def pipeline_steps() -> None:
         source_image=source,
     ).videos
     np.savez_compressed(
-        HERE / "pipeline_steps.npz",
+        out,
         controlnet_keys=keys_blob(cn_shapes),
         vae_keys=keys_blob(vae_shapes),
         text=text[1:].numpy(),
