@@ -39,6 +39,12 @@ SHARD_BYTES = 128 << 20  # target size of one shard object
 _BLOCK = 1 << 20
 
 
+def store_root(root: str | Path) -> str:
+    """The canonical text of a store root: URLs as given, local paths absolute."""
+    text = str(root)
+    return text if "://" in text else str(Path(text).expanduser().resolve())
+
+
 def open_store(root: str | Path, **storage_options: Any) -> Store | RemoteStore:
     """A local path -> Store (atomic rename); a URL with a scheme -> RemoteStore."""
     text = str(root)
@@ -123,6 +129,10 @@ class RemoteStore:
 
     def uri(self, stage: str, key: str) -> str:
         return f"{self.protocol}://{self.path(stage, key)}"
+
+    def file_location(self, stage: str, key: str, name: str) -> str:
+        """The URL of an artifact's extra file (e.g. the animate stage's video.mp4)."""
+        return f"{self.protocol}://{self.version_path(stage, key)}/{name}"
 
     def _marker(self, stage: str, key: str) -> str:
         return f"{self.path(stage, key)}/{MANIFEST}"

@@ -95,6 +95,10 @@ class Store:
     def uri(self, stage: str, key: str) -> str:
         return self.path(stage, key).as_uri()
 
+    def file_location(self, stage: str, key: str, name: str) -> str:
+        """Where an artifact's extra file (e.g. the animate stage's video.mp4) lives."""
+        return str(self.path(stage, key) / name)
+
     # -- reading -------------------------------------------------------------------------------
     def has(self, stage: str, key: str) -> bool:
         return (self.path(stage, key) / MANIFEST).is_file()

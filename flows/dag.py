@@ -49,8 +49,13 @@ def _existing_file(path: str | Path, kind: str) -> Path:
 
 
 def make_plan(
-    audio: str | Path, image: str | Path, params: Mapping[str, Mapping[str, Any]], store: Store
+    audio: str | Path,
+    image: str | Path,
+    params: Mapping[str, Mapping[str, Any]],
+    store: Store,
+    explain: bool = True,
 ) -> list[PlanEntry]:
+    """Every stage's key and whether the store has it; with `explain`, why each miss missed."""
     raw = {"audio": _existing_file(audio, "audio"), "image": _existing_file(image, "image")}
     hashes = {kind: file_sha256(path) for kind, path in raw.items()}
     keys: dict[str, str] = {}
@@ -74,7 +79,8 @@ def make_plan(
             image_path=str(raw["image"]) if "image" in spec.raw_inputs else None,
         )
         cached = store.has(name, keys[name])
-        plan.append(PlanEntry(planned, cached, [] if cached else explain_miss(store, ingredients)))
+        reasons = explain_miss(store, ingredients) if explain and not cached else []
+        plan.append(PlanEntry(planned, cached, reasons))
     return plan
 
 
@@ -147,7 +153,7 @@ def validate_inputs(plan: list[PlanEntry]) -> None:
 def report(refs: list[ArtifactRef], store: Store) -> dict[str, Any]:
     animate = next(ref for ref in refs if ref.stage == "animate")
     return {
-        "output": str(store.path("animate", animate.key) / "video.mp4"),
+        "output": store.file_location("animate", animate.key, "video.mp4"),
         "store": str(store.root),
         "stages": [
             {"name": r.stage, "key": r.key, "cached": r.cached, "seconds": r.seconds} for r in refs

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
@@ -11,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.tasks import Task
 
 from artifacts.materialize import PlannedStage, materialize
-from artifacts.remote import open_store
+from artifacts.remote import open_store, store_root
 from artifacts.store import ArtifactRef
 from flows.dag import make_plan, param_rules, report, stage_specs, validate_inputs
 from params import resolve_params
@@ -55,6 +54,5 @@ def dance_video(
     store_obj = open_store(store)
     plan = make_plan(audio, image, params, store_obj)
     validate_inputs(plan)
-    root = store if "://" in store else str(Path(store).resolve())
-    refs = run_plan([entry.planned for entry in plan], root)
+    refs = run_plan([entry.planned for entry in plan], store_root(store))
     return report(refs, store_obj)

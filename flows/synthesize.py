@@ -31,6 +31,8 @@ from prefect.context import get_run_context
 from prefect.tasks import Task
 
 from artifacts.materialize import PlannedStage
+from artifacts.remote import RemoteStore, open_store
+from artifacts.remote import store_root as normalize_root
 from artifacts.store import Store
 from flows.dag import (
     STAGE_ORDER,
@@ -50,6 +52,7 @@ log = logging.getLogger("music2dance.synth")
 DEFAULT_LIMITS = {"animate": 1}  # one animate at a time: it holds the GPU
 TAG_PREFIX = "music2dance-"
 INDEX_NAME = "index.parquet"
+VIDEO = "video.mp4"  # the animate artifact's muxed video
 # errno values worth a retry: the disk, the network or a remote store hiccuped.
 _TRANSIENT_ERRNOS = {
     errno.EIO,
@@ -130,26 +133,19 @@ class RowPlan:
     error: str | None = None
 
 
-class _NoExplainStore(Store):
-    """The store as the batch planner sees it: `make_plan` explains each miss by comparing with
-    up to 64 earlier artifacts per stage, which costs minutes over thousands of rows."""
-
-    def records(self, stage: str | None = None) -> Iterable[tuple[str, str, Path]]:
-        return iter(())
-
-
 def plan_manifest(
     rows: Iterable[ManifestRow], store_root: str | Path, overrides: Iterable[str] = ()
 ) -> list[RowPlan]:
-    """Every row's keys, and whether each is cached; input checks run once per distinct file."""
-    store = _NoExplainStore(store_root)
+    """Every row's keys, and whether each is cached; input checks run once per distinct file.
+    Misses are not explained: comparing each with earlier artifacts costs minutes per 1,000 rows."""
+    store = open_store(store_root)
     rules = param_rules()
     plans = []
     for row in rows:
         plan = RowPlan(row)
         try:
             params = resolve_params(rules, row.params_overrides(overrides))
-            entries = make_plan(row.audio, row.image, params, store)
+            entries = make_plan(row.audio, row.image, params, store, explain=False)
             plan.error = _validate_once(entries, _CHECKED)
             plan.stages = [e.planned for e in entries]
             plan.cached = {e.planned.name: e.cached for e in entries}
@@ -279,7 +275,9 @@ def submit_missing(
 
 
 # -- index ---------------------------------------------------------------------------------------
-def row_record(plan: RowPlan, futures: Mapping[tuple[str, str], Any], store: Store) -> dict:
+def row_record(
+    plan: RowPlan, futures: Mapping[tuple[str, str], Any], store: Store | RemoteStore
+) -> dict:
     """One index row: the first failing stage names the error; later stages did not run."""
     error, computed = plan.error, []
     for stage in plan.stages:
@@ -301,7 +299,7 @@ def row_record(plan: RowPlan, futures: Mapping[tuple[str, str], Any], store: Sto
         "error": error,
         **{f"key_{name}": keys.get(name) for name in STAGE_ORDER},
         "computed": ",".join(computed),
-        "video": str(store.path("animate", keys["animate"]) / "video.mp4") if ok else None,
+        "video": store.file_location("animate", keys["animate"], VIDEO) if ok else None,
         "frames": store.uri("animate", keys["animate"]) if ok else None,
     }
 
@@ -316,8 +314,9 @@ def write_index(records: list[dict], out: Path) -> Path:
     return path
 
 
-def copy_videos(records: list[dict], out: Path) -> None:
-    """out/videos/<row>.mp4 for every done row: hard links into the store where possible."""
+def copy_videos(records: list[dict], out: Path, store: Store | RemoteStore) -> None:
+    """out/videos/<row>.mp4 for every done row: hard links into a local store where possible,
+    downloads from a remote one (the index keeps the artifact's URL in `video`)."""
     folder = out / "videos"
     folder.mkdir(parents=True, exist_ok=True)
     for rec in records:
@@ -326,6 +325,10 @@ def copy_videos(records: list[dict], out: Path) -> None:
             continue
         dst = folder / f"{rec['row']:06d}.mp4"
         dst.unlink(missing_ok=True)
+        if isinstance(store, RemoteStore):
+            store.fetch_file("animate", rec["key_animate"], VIDEO, dst)
+            rec["output"] = str(dst)
+            continue
         try:
             os.link(rec["video"], dst)
         except OSError:
@@ -370,11 +373,11 @@ def finish(
 ) -> dict[str, Any]:
     """Index, videos and summary; with `evaluate` (evaluate.*/gates.* overrides, maybe empty)
     every done row is measured too."""
-    store = Store(store_root)
+    store = open_store(store_root)
     records = [row_record(p, futures, store) for p in plans]
     if evaluate is not None:
         add_metrics(records, store_root, evaluate)
-    copy_videos(records, Path(out))
+    copy_videos(records, Path(out), store)
     index = write_index(records, Path(out))
     summary = summarize(records, index, len(futures))
     (Path(out) / "summary.json").write_text(json.dumps(summary, indent=2))
@@ -397,7 +400,7 @@ def synthesize(
     """Render every manifest row; returns the summary (rows, done, failed, index path).
     `gpus`: GPU stages request one GPU each from a Dask or Ray cluster. `evaluate` (a list of
     evaluate.*/gates.* overrides, maybe empty): metrics and quality gates per row in the index."""
-    store_root = str(Path(store).expanduser().resolve())
+    store_root = normalize_root(store)
     plans = plan_manifest(read_manifest(manifest), store_root, overrides or [])
     missing = missing_artifacts(plans)
     log.info("%d rows planned; %d artifact(s) to compute", len(plans), len(missing))

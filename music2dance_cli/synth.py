@@ -28,10 +28,11 @@ def _limits(texts: list[str]) -> dict[str, int] | None:
 
 
 def handler(args: argparse.Namespace) -> int:
+    from artifacts.remote import store_root
     from flows.runners import local_server, make_task_runner, needs_server
     from flows.synthesize import finish, missing_artifacts, plan_manifest, read_manifest
 
-    store = str(Path(args.store).expanduser().resolve())
+    store = store_root(args.store)
     metric_sets = [o for o in args.set if o.startswith(("evaluate.", "gates."))]
     stage_sets = [o for o in args.set if o not in metric_sets]
     evaluate = metric_sets if args.evaluate else None

@@ -7,40 +7,16 @@ import pytest
 from artifacts import remote
 from artifacts.remote import RemoteStore, open_store, shard_shape
 from artifacts.store import Store
+from tests.moto_s3 import moto_s3
 
 KEY = "ab" * 32
 BUCKET = "m2d-test"
 
 
 @pytest.fixture(scope="module")
-def s3(tmp_path_factory):
-    """A moto S3 server in a thread on 127.0.0.1 with test keys; yields storage options."""
-    mp = pytest.MonkeyPatch()
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }.items():
-        mp.setenv(name, value)
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    options = {
-        "key": "testing",
-        "secret": "testing",
-        "client_kwargs": {"endpoint_url": f"http://{host}:{port}", "region_name": "us-east-1"},
-        "skip_instance_cache": True,
-    }
-    import boto3
-
-    endpoint = options["client_kwargs"]["endpoint_url"]
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=BUCKET)
-    yield options
-    server.stop()
-    mp.undo()
+def s3():
+    with moto_s3(BUCKET) as options:
+        yield options
 
 
 @pytest.fixture(params=["s3", "file"])
