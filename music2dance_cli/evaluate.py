@@ -26,6 +26,7 @@ SHEET_FRAMES = 8
 TABLE = (  # (column, metric, format): the report's layout, then our motion and identity numbers
     ("PSNR↑", "psnr", "{:.2f}"),
     ("SSIM↑", "ssim", "{:.3f}"),
+    ("LPIPS↓", "lpips", "{:.3f}"),
     ("FID-VID↓", "fid_vid", "{:.2f}"),
     ("FVD↓", "fvd", "{:.2f}"),
     ("BAS↑", "bas", "{:.4f}"),
@@ -33,7 +34,7 @@ TABLE = (  # (column, metric, format): the report's layout, then our motion and 
     ("identity↓", "identity", "{:.3f}"),
 )
 CSV_COLUMNS = (
-    "clip", "method", "psnr", "ssim", "fid_vid", "fvd", "bas", "pfc", "identity",
+    "clip", "method", "psnr", "ssim", "lpips", "fid_vid", "fvd", "bas", "pfc", "identity",
     "identity_missing", "foot_skating", "jerk", "gates_failed", "passed", "report",
 )  # fmt: skip
 WEIGHT_OPTIONS = {"lpips": "lpips_weights", "fid_vid": "fid_vid_weights", "fvd": "fvd_weights"}
@@ -47,6 +48,7 @@ class Clip:
     report: Path
     gt: Path | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
+    i3d: tuple[np.ndarray, np.ndarray] | None = None  # FVD features (generated, truth)
 
 
 def _finite(value: Any) -> float | None:
@@ -144,8 +146,10 @@ def evaluate_clip(
     params: Mapping[str, Any],
     gates: Mapping[str, Any],
     default_store: str,
+    networks: Mapping[str, Any],
 ) -> tuple[dict[str, Any], Any]:
-    """One CSV row for `clip` and its evaluate group; writes the clip's plots."""
+    """One CSV row for `clip` and its evaluate group; writes the clip's plots. With a
+    ground-truth video: PSNR, SSIM, and LPIPS / FVD where `networks` holds their models."""
     from flows.dag import evaluate_run
     from tasks.evaluate.gates import evaluate_gates
     from tasks.evaluate.video import fidelity_per_frame
@@ -156,12 +160,14 @@ def evaluate_clip(
     keys = {s["name"]: s["key"] for s in report["stages"]}
     evaluated = evaluate_run(keys, params, report.get("store") or default_store)
     metrics = {k: _finite(v) for k, v in dict(evaluated.attrs["metrics"]).items()}
-    metrics |= {"psnr": None, "ssim": None, "fid_vid": None, "fvd": None}
+    metrics |= {"psnr": None, "ssim": None, "lpips": None, "fid_vid": None, "fvd": None}
     if clip.gt is not None:
         if not clip.gt.is_file():
             raise InputError(f"ground-truth video not found: {clip.gt}")
-        psnr, ssim = fidelity_per_frame(video_frames(Path(report["output"])), video_frames(clip.gt))
+        video = Path(report["output"])
+        psnr, ssim = fidelity_per_frame(video_frames(video), video_frames(clip.gt))
         metrics |= {"psnr": _finite(np.mean(psnr)), "ssim": _finite(np.mean(ssim))}
+        metrics |= network_metrics(clip, video, networks)
     failed = evaluate_gates(metrics, gates)
     models = [groups[s].attrs.get("model", "?") for s in ("motion", "animate") if s in groups]
     write_plots(groups, folder, clip.name)
@@ -174,6 +180,24 @@ def evaluate_clip(
         "report": str(clip.report),
     }
     return row, evaluated
+
+
+def network_metrics(clip: Clip, video: Path, networks: Mapping[str, Any]) -> dict[str, Any]:
+    """LPIPS (mean over frames) and FVD (over the clip's 16-frame clips) against the truth;
+    the I3D features are kept on `clip` for the set-level FVD."""
+    out: dict[str, Any] = {}
+    if "lpips" in networks:
+        from tasks.evaluate.lpips import lpips_per_frame
+
+        scores = lpips_per_frame(networks["lpips"], video_frames(video), video_frames(clip.gt))
+        out["lpips"] = _finite(np.mean(scores)) if len(scores) else None
+    if "fvd" in networks:
+        from tasks.evaluate.fvd import features, fvd
+
+        clip.i3d = (features(networks["fvd"], video_frames(video)),
+                    features(networks["fvd"], video_frames(clip.gt)))  # fmt: skip
+        out["fvd"] = _finite(fvd(*clip.i3d))
+    return out
 
 
 # -- tables ------------------------------------------------------------------------------------
@@ -240,6 +264,17 @@ def set_metrics(
     }
 
 
+def set_fvd(clips: list[Clip]) -> dict[str, float | None]:
+    """FVD over every clip's 16-frame clips pooled (the report's dataset-level number)."""
+    pairs = [c.i3d for c in clips if c.i3d is not None and len(c.i3d[0]) and len(c.i3d[1])]
+    if len(clips) < 2 or not pairs:
+        return {}
+    from tasks.evaluate.fvd import fvd
+
+    generated, truth = (np.concatenate(side) for side in zip(*pairs, strict=True))
+    return {"FVD": fvd(generated, truth)}
+
+
 def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
     import pandas as pd
 
@@ -257,32 +292,38 @@ def handler(args: argparse.Namespace) -> int:
     out = Path(args.out).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     clips = read_clips(Path(args.source).expanduser(), Path(args.gt) if args.gt else None)
-    for metric, option in WEIGHT_OPTIONS.items():
-        if getattr(args, option) is not None:
-            load_metric_network(metric, getattr(args, option))
+    networks = {
+        metric: load_metric_network(metric, getattr(args, option))
+        for metric, option in WEIGHT_OPTIONS.items()
+        if getattr(args, option) is not None
+    }
     reference = load_reference_set(Path(args.reference_motions)) if args.reference_motions else None
     rows, evaluated = [], []
     for clip in clips:
-        row, group = evaluate_clip(clip, out, params, gates, args.store)
+        row, group = evaluate_clip(clip, out, params, gates, args.store, networks)
         rows.append(row)
         evaluated.append(group)
         LOG.info("eval %s: %s", clip.name, row["gates_failed"] or "pass")
     fps = float(evaluated[0].attrs["fps"])
     write_csv(rows, out / "metrics.csv")
-    (out / "metrics.md").write_text(markdown_table(rows, set_metrics(evaluated, reference, fps)))
+    summary = set_metrics(evaluated, reference, fps) | set_fvd(clips)
+    (out / "metrics.md").write_text(markdown_table(rows, summary))
     sys.stdout.write((out / "metrics.md").read_text())
     return 0 if all(r["passed"] for r in rows) else 1
 
 
 def register(subparsers: Any) -> None:
     """Add `eval` to the music2dance CLI."""
+    from tasks.evaluate.networks import NETWORK_METRICS
+
     p = subparsers.add_parser("eval", help="metrics, quality gates and plots for finished runs")
     p.add_argument("source", help="run report JSON (run --report) or dataset index parquet/CSV")
     p.add_argument("--out", required=True, help="folder for metrics.csv, metrics.md and plots")
     p.add_argument("--gt", help="ground-truth video of the clip: enables PSNR and SSIM")
     p.add_argument("--reference-motions", help="folder of AIST++/EDGE npz/pkl: FID_k and FID_g")
     for metric, option in WEIGHT_OPTIONS.items():
-        p.add_argument(f"--{option.replace('_', '-')}", help=f"network weights for {metric}")
+        _, network = NETWORK_METRICS[metric]
+        p.add_argument(f"--{option.replace('_', '-')}", help=f"{metric} (needs --gt): {network}")
     p.add_argument(
         "--set",
         action="append",

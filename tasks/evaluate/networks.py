@@ -1,20 +1,20 @@
-"""Learned video metrics (LPIPS, FID-VID, FVD): they need network weights the user supplies.
+"""Learned video metrics: each needs network weights the user supplies as local files.
 
-No weights can be downloaded here, and a loader that cannot be checked against the published
-numbers would produce numbers nobody can trust, so this version only validates the param: a
-missing path is an InputError naming the param, a given path reports that the metric is not
-available yet.
+- LPIPS: a folder with torchvision's AlexNet/VGG16 .pth and lpips' linear heads (`lpips.py`);
+- FVD: StyleGAN-V's TorchScript I3D `i3d_torchscript.pt` (`fvd.py`);
+- FID-VID (DisCo's 3D-ResNet-50 Kinetics features): no loader yet; asking for it says so.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from tasks.base import InputError
 
 NETWORK_METRICS = {
-    "lpips": ("--lpips-weights", "LPIPS AlexNet/VGG backbone + linear heads"),
-    "fid_vid": ("--fid-vid-weights", "pytorch-fid InceptionV3 (pt_inception-2015-12-05)"),
+    "lpips": ("--lpips-weights", "torchvision AlexNet/VGG16 .pth + lpips alex.pth/vgg.pth folder"),
+    "fid_vid": ("--fid-vid-weights", "3D-ResNet-50 Kinetics (resnet-50-kinetics.pth)"),
     "fvd": ("--fvd-weights", "I3D Kinetics-400 (StyleGAN-V i3d_torchscript.pt)"),
 }
 
@@ -27,15 +27,23 @@ def require_weights(metric: str, weights: str | Path | None) -> Path:
     if weights is None:
         raise InputError(f"{metric} needs {param}: the path to the {network} weights")
     path = Path(weights).expanduser()
-    if not path.is_file():
-        raise InputError(f"{param} {path}: file not found (the {network} weights)")
+    if not path.exists():
+        raise InputError(f"{param} {path}: not found (the {network} weights)")
     return path
 
 
-def load_metric_network(metric: str, weights: str | Path | None) -> None:
-    """Check the weights, then refuse: no loader for `metric` exists in this version yet."""
+def load_metric_network(metric: str, weights: str | Path | None) -> Any:
+    """The loaded network for `metric` (LPIPS module or I3D detector)."""
     path = require_weights(metric, weights)
+    if metric == "lpips":
+        from tasks.evaluate.lpips import load_lpips
+
+        return load_lpips(path)
+    if metric == "fvd":
+        from tasks.evaluate.fvd import load_i3d
+
+        return load_i3d(path)
     raise InputError(
         f"{metric} is not available yet: no verified loader for {path.name}; "
-        "drop the weights option to skip it"
+        "drop --fid-vid-weights (FVD and LPIPS are available)"
     )

@@ -27,7 +27,7 @@ def ssim(generated: np.ndarray, truth: np.ndarray) -> float:
     return float(structural_similarity(truth, generated, channel_axis=-1, data_range=255))
 
 
-def _match_size(frame: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+def match_size(frame: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     if frame.shape[:2] == shape[:2]:
         return frame
     return cv2.resize(frame, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
@@ -41,7 +41,7 @@ def fidelity_per_frame(
     Ground-truth frames of another size are resized (area) to the generated frames' size.
     """
     scores = [
-        (psnr(g, t := _match_size(t_raw, g.shape)), ssim(g, t))
+        (psnr(g, t := match_size(t_raw, g.shape)), ssim(g, t))
         for g, t_raw in zip(generated, truth, strict=False)
     ]
     if not scores:

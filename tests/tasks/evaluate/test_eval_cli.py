@@ -90,7 +90,8 @@ def test_eval_one_run_with_ground_truth(run, tmp_path):
     assert row["bas"] == pytest.approx(1.0)  # beats at frames 15, 30, 45 = motion beats
     table = (out / "metrics.md").read_text().splitlines()
     assert (
-        table[0] == "| Method | PSNR↑ | SSIM↑ | FID-VID↓ | FVD↓ | BAS↑ | PFC↓ | identity↓ | gates |"
+        table[0]
+        == "| Method | PSNR↑ | SSIM↑ | LPIPS↓ | FID-VID↓ | FVD↓ | BAS↑ | PFC↓ | identity↓ | gates |"
     )
     assert "| n/a | n/a | 1.0000 |" in table[2] and table[2].endswith("| pass |")
     for png in ("beats.png", "contact_sheet.png"):
@@ -130,3 +131,14 @@ def test_eval_refuses_missing_weights_and_missing_artifacts(run, tmp_path):
     run.write_text(json.dumps(report))
     with pytest.raises(InputError, match="is not in"):
         cli(str(run), "--out", str(tmp_path / "e"))
+
+
+def test_eval_lpips_with_user_weights(run, tmp_path):
+    from tests.tasks.evaluate.test_lpips import weights_folder
+
+    out = tmp_path / "eval"
+    weights = weights_folder(tmp_path, "alex")
+    gt = str(tmp_path / "gt.mp4")
+    assert cli(str(run), "--out", str(out), "--gt", gt, "--lpips-weights", str(weights)) == 0
+    row = pd.read_csv(out / "metrics.csv").iloc[0]
+    assert 0 < row["lpips"] < 0.5  # +8 grey levels: close, not identical

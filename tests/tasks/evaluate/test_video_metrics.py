@@ -54,13 +54,20 @@ def test_identity_distance_zero_for_itself_and_large_when_the_face_is_scrambled(
     assert np.isnan(dist[2])  # no face: NaN, never 0
 
 
-@pytest.mark.parametrize("metric,param", [("lpips", "--lpips-weights"), ("fvd", "--fvd-weights")])
-def test_network_metrics_name_the_missing_weights_param(metric, param, tmp_path):
+@pytest.mark.parametrize(
+    "metric,param,refusal",
+    [
+        ("lpips", "--lpips-weights", "pass a folder"),
+        ("fvd", "--fvd-weights", "not a TorchScript I3D"),
+        ("fid_vid", "--fid-vid-weights", "not available yet"),
+    ],
+)
+def test_network_metrics_name_the_missing_weights_param(metric, param, refusal, tmp_path):
     with pytest.raises(InputError, match=param):
         require_weights(metric, None)
-    with pytest.raises(InputError, match="file not found"):
+    with pytest.raises(InputError, match="not found"):
         require_weights(metric, tmp_path / "nope.pt")
     weights = tmp_path / "w.pt"
     weights.write_bytes(b"x")
-    with pytest.raises(InputError, match="not available yet"):
+    with pytest.raises(InputError, match=refusal):
         load_metric_network(metric, weights)
