@@ -21,7 +21,7 @@ from typing import Any
 from tasks.base import InputError
 
 # Commands that live beside their feature; each module has `register(subparsers)`.
-COMMAND_MODULES = ("edge", "evaluate", "serve", "smpl", "stage", "synth")
+COMMAND_MODULES = ("animator", "edge", "evaluate", "serve", "smpl", "stage", "synth")
 
 EPILOG = """examples:
   music2dance demo                                   # synthesized music + a public-domain photo

@@ -141,9 +141,10 @@ def load_pipeline(
     device: torch.device | str = "cpu",
     dtype: torch.dtype = torch.float32,
     face_adapter: str | Path | None = None,
+    face_encoder: FaceEncoder | None = None,
 ) -> MagicAnimatePipeline:
-    """Every component on `device` in `dtype`, in eval mode."""
-    face_encoder = None
+    """Every component on `device` in `dtype`, in eval mode. The face path comes from a trained
+    adapter file, or starts fresh (zero-initialised outputs) from `face_encoder`."""
     face_state = None
     if face_adapter is not None:
         face_state = torch.load(face_adapter, map_location="cpu", weights_only=True)

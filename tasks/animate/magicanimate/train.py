@@ -9,14 +9,20 @@ regress the noise (eq. 14). Checkpoints carry the adapter config, so `load_pipel
 
 from __future__ import annotations
 
+import logging
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from tasks.animate.magicanimate.pipeline import MagicAnimatePipeline
+
+log = logging.getLogger("music2dance.train_animator")
+CHECKPOINT = "face_adapter.pt"  # what `--set animate.face_adapter=` takes
 
 
 @dataclass(frozen=True)
@@ -132,3 +138,46 @@ class FaceAdapterTrainer:
         self.pipe.face.load_state_dict(state["state_dict"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.global_step = int(state["global_step"])
+
+
+class ClipSource(Protocol):
+    def sample(self, index: int) -> TrainingClip: ...
+
+
+def step_generator(seed: int, step: int) -> torch.Generator:
+    """Timestep and noise of `step`: a function of (seed, step) only, so resuming is exact."""
+    return torch.Generator().manual_seed(seed * 1_000_003 + step)
+
+
+def save_checkpoint(trainer: FaceAdapterTrainer, out: Path) -> Path:
+    """out/face_adapter.pt, replaced atomically: a kill mid-save leaves the previous one."""
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / f".{CHECKPOINT}.{os.getpid()}"
+    trainer.save(tmp)
+    os.replace(tmp, out / CHECKPOINT)
+    return out / CHECKPOINT
+
+
+def train_face_adapter(
+    trainer: FaceAdapterTrainer,
+    data: ClipSource,
+    text: torch.Tensor,
+    *,
+    steps: int,
+    out: Path,
+    save_every: int,
+    seed: int,
+) -> list[float]:
+    """Train from `trainer.global_step` up to `steps`, checkpointing every `save_every` steps
+    and at the end; returns this call's losses."""
+    from tqdm.auto import tqdm
+
+    losses = []
+    bar = tqdm(range(trainer.global_step, steps), initial=trainer.global_step, total=steps)
+    for step in bar:
+        losses.append(trainer.step(data.sample(step), text, step_generator(seed, step)))
+        bar.set_postfix(loss=f"{losses[-1]:.4f}")
+        if trainer.global_step % save_every == 0 or trainer.global_step == steps:
+            path = save_checkpoint(trainer, out)
+            log.info("step %d: loss %.4f, saved %s", trainer.global_step, losses[-1], path)
+    return losses
