@@ -66,7 +66,7 @@ SPEC = StageSpec(
     name="motion",
     version=1,
     upstream=("audio",),
-    raw_inputs=(),
+    raw_inputs=("audio",),  # EDGE's Jukebox features are extracted from the music file itself
     params={
         "model": Param(str, choices=("choreographer", "edge"), help="motion generator"),
         "seed": Param(int, help="seed of every random choice (moves, sampler noise)"),

@@ -19,7 +19,7 @@ from tasks.motion.edge.diffusion import (
     sample,
 )
 from tasks.motion.edge.editing import Edit, constraint_arrays
-from tasks.motion.edge.longform import ROT, WINDOW, merge_windows, split_windows
+from tasks.motion.edge.longform import ROT, WINDOW, merge_windows, num_windows, split_windows
 from tasks.motion.skeleton import (
     NUM_JOINTS,
     axis_angle_from_6d,
@@ -116,14 +116,40 @@ def generate(
     device: str = "cpu",
 ) -> EdgeMotion:
     """Dance for per-frame music features (T, C) at 30 fps, T >= 60; output has T frames."""
-    # 1. check inputs
     check_inputs(weights, features, sampler, steps)
-    num_frames = features.shape[0]
+    # music windows (5 s, stride 2.5 s; the tail padded by repeating the last frame)
+    cond = split_windows(features.astype(np.float32))
+    return generate_from_windows(
+        weights, cond, features.shape[0], seed=seed, guidance=guidance, steps=steps,
+        sampler=sampler, parity=parity, edit=edit, device=device,
+    )  # fmt: skip
+
+
+def generate_from_windows(
+    weights: EdgeWeights,
+    windows: np.ndarray,
+    num_frames: int,
+    *,
+    seed: int,
+    guidance: float = 2.0,
+    steps: int = 50,
+    sampler: str = "ddim",
+    parity: bool = False,
+    edit: Edit | None = None,
+    device: str = "cpu",
+) -> EdgeMotion:
+    """Dance for music already cut into windows (n, 150, C), as Jukebox features are (each
+    5 s slice extracted on its own); the output has num_frames frames."""
+    # 1. check inputs
+    if windows.shape[0] != num_windows(num_frames):
+        raise ValueError(f"{windows.shape[0]} music windows do not cover {num_frames} frames")
+    check_inputs(weights, windows[0], sampler, steps)
+    if num_frames < MIN_FRAMES:
+        raise ValueError(f"music is {num_frames / 30:.2f} s long; EDGE needs at least 2 s of music")
     norm = weights.normalizer
-    # 2. music windows (5 s, stride 2.5 s; the tail padded by repeating the last frame)
-    cond = torch.from_numpy(split_windows(features.astype(np.float32)))
+    cond = torch.from_numpy(windows.astype(np.float32))
     log.info("EDGE: %d frames -> %d windows, %s, parity=%s", num_frames, len(cond), sampler, parity)
-    # 3. editing constraint, normalised and cut into the same windows
+    # 2. editing constraint, normalised and cut into the same windows
     constraint = None
     if edit is not None:
         mask, value = constraint_arrays(edit, num_frames)
@@ -133,8 +159,8 @@ def generate(
                 device
             ),
         )
-    # 4. denoise all windows together
-    windows = sample_windows(
+    # 3. denoise all windows together
+    out = sample_windows(
         weights,
         cond,
         seed=seed,
@@ -145,8 +171,8 @@ def generate(
         constraint=constraint,
         device=device,
     )
-    # 5. unnormalise, merge the overlaps, crop to the song
-    merged = merge_windows(norm.unnormalize(windows.numpy().astype(np.float64)))[:num_frames]
+    # 4. unnormalise, merge the overlaps, crop to the song
+    merged = merge_windows(norm.unnormalize(out.numpy().astype(np.float64)))[:num_frames]
     return motion_from_151(merged)
 
 

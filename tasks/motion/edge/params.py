@@ -10,6 +10,13 @@ PARAMS: dict[str, Param] = {
     "sampler": Param(str, choices=("ddim", "ddpm"), help="EDGE sampler"),
     "parity": Param(bool, help="EDGE: reproduce the official numerics and random-number order"),
     "device": Param(str, choices=("auto", "cpu", "cuda"), help="EDGE device"),
+    "jukebox_dir": Param(
+        str,
+        nullable=True,
+        path=True,
+        env="MUSIC2DANCE_JUKEBOX_DIR",
+        help="EDGE with Jukebox features: folder of vqvae.pth.tar + prior_level_2.pth.tar",
+    ),
     "edit_reference": Param(
         str, nullable=True, path=True, help="EDGE edit: .npz motion to keep parts of"
     ),

@@ -12,7 +12,16 @@ import torch
 from tasks.base import InputError, StageContext
 from tasks.motion.edge.checkpoint import load_edge
 from tasks.motion.edge.editing import Edit, parse_joints
-from tasks.motion.edge.generate import generate
+from tasks.motion.edge.generate import generate_from_windows
+from tasks.motion.edge.jukebox import (
+    DIM,
+    WindowCache,
+    default_cache_dir,
+    jukebox_windows,
+    jukemirlib_extractor,
+    load_audio,
+)
+from tasks.motion.edge.longform import split_windows
 from tasks.motion.skeleton import forward_kinematics, to_motion151
 
 
@@ -55,8 +64,18 @@ def _device(choice: str) -> str:
     return choice
 
 
+def jukebox_from_audio_file(ctx: StageContext, num_frames: int) -> np.ndarray:
+    """(n, 150, 4800) Jukebox windows of the song, resumable through the per-window cache."""
+    from artifacts.keys import file_sha256
+
+    extract = jukemirlib_extractor(ctx.params["jukebox_dir"])
+    cache = WindowCache(default_cache_dir(), file_sha256(ctx.audio_path))
+    return jukebox_windows(load_audio(ctx.audio_path), num_frames, cache, extract)
+
+
 def sample_from_artifact(ctx: StageContext) -> tuple[np.ndarray, np.ndarray]:
-    """Poses (T, 24, 3) and trans (T, 3) float32 for the audio artifact's baseline features."""
+    """Poses (T, 24, 3) and trans (T, 3) float32: Jukebox features for a 4800-d checkpoint,
+    the audio artifact's baseline features for a 35-d one."""
     params = ctx.params
     if not params.get("checkpoint"):
         raise InputError(
@@ -64,13 +83,17 @@ def sample_from_artifact(ctx: StageContext) -> tuple[np.ndarray, np.ndarray]:
             "or a `music2dance convert-edge` folder)"
         )
     audio = ctx.upstream["audio"]
-    features = np.asarray(audio["features"][:], dtype=np.float32)
-    fps = int(audio.attrs["fps"])
+    fps, num_frames = int(audio.attrs["fps"]), int(audio.attrs["num_frames"])
     weights = load_edge(params["checkpoint"])
+    if weights.model.config.cond_feature_dim == DIM:  # the released checkpoint: Jukebox
+        windows = jukebox_from_audio_file(ctx, num_frames)
+    else:  # a checkpoint trained on the audio stage's 35-d baseline features
+        windows = split_windows(np.asarray(audio["features"][:], dtype=np.float32))
     try:
-        motion = generate(
+        motion = generate_from_windows(
             weights,
-            features,
+            windows,
+            num_frames,
             seed=int(params["seed"]),
             guidance=float(params["guidance"]),
             steps=int(params["steps"]),
