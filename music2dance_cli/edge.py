@@ -1,4 +1,5 @@
-"""EDGE commands: `convert-edge` (checkpoint.pt -> pickle-free folder) and `train-motion`.
+"""EDGE commands: `convert-edge` (checkpoint.pt -> pickle-free folder), `convert-aist`
+(AIST++ -> training clips) and `train-motion`.
 
 The converted folder (model.safetensors, normalizer.json, config.json) loads without any
 unpickling and faster; `--set motion.checkpoint=FOLDER` accepts it wherever a checkpoint.pt is.
@@ -22,6 +23,17 @@ def cmd_convert_edge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_convert_aist(args: argparse.Namespace) -> int:
+    from tasks.motion.edge.dataset import convert_aist
+
+    written = convert_aist(args.root, args.out_dir, args.split)
+    sys.stdout.write(
+        f"wrote {len(written)} clips to {args.out_dir} "
+        f"(train with: music2dance train-motion {args.out_dir} OUT)\n"
+    )
+    return 0
+
+
 def cmd_train_motion(args: argparse.Namespace) -> int:
     from tasks.motion.edge.train import TrainConfig, initial_weights, load_clips, train
 
@@ -42,13 +54,22 @@ def cmd_train_motion(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any) -> None:
-    """Add `convert-edge` and `train-motion` to the music2dance CLI."""
+    """Add `convert-edge`, `convert-aist` and `train-motion` to the music2dance CLI."""
     p = subparsers.add_parser(
         "convert-edge", help="EDGE checkpoint.pt -> safetensors + JSON normalizer (safe, fast)"
     )
     p.add_argument("checkpoint", help="the released EDGE checkpoint.pt")
     p.add_argument("out_dir", help="folder for model.safetensors, normalizer.json, config.json")
     p.set_defaults(func=cmd_convert_edge)
+
+    a = subparsers.add_parser(
+        "convert-aist", help="AIST++ motions + music -> .npz clips for train-motion"
+    )
+    a.add_argument("root", help="AIST++ folder: motions/*.pkl, wavs/*.wav[, splits/*.txt]")
+    a.add_argument("out_dir", help="folder for <sequence>.npz (poses, trans, features)")
+    a.add_argument("--split", choices=["train", "test", "all"], default="train",
+                   help="EDGE's crossmodal split (needs splits/), or every motion")  # fmt: skip
+    a.set_defaults(func=cmd_convert_aist)
 
     t = subparsers.add_parser("train-motion", help="train or fine-tune EDGE on .npz dance clips")
     t.add_argument("data", help="folder of .npz clips (poses, trans, features at 30 fps, z-up)")
