@@ -49,6 +49,7 @@ class Clip:
     gt: Path | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     i3d: tuple[np.ndarray, np.ndarray] | None = None  # FVD features (generated, truth)
+    r3d: tuple[np.ndarray, np.ndarray] | None = None  # FID-VID video vectors (generated, truth)
 
 
 def _finite(value: Any) -> float | None:
@@ -184,7 +185,7 @@ def evaluate_clip(
 
 def network_metrics(clip: Clip, video: Path, networks: Mapping[str, Any]) -> dict[str, Any]:
     """LPIPS (mean over frames) and FVD (over the clip's 16-frame clips) against the truth;
-    the I3D features are kept on `clip` for the set-level FVD."""
+    the I3D and 3D-ResNet features are kept on `clip` for the set-level FVD and FID-VID."""
     out: dict[str, Any] = {}
     if "lpips" in networks:
         from tasks.evaluate.lpips import lpips_per_frame
@@ -197,6 +198,12 @@ def network_metrics(clip: Clip, video: Path, networks: Mapping[str, Any]) -> dic
         clip.i3d = (features(networks["fvd"], video_frames(video)),
                     features(networks["fvd"], video_frames(clip.gt)))  # fmt: skip
         out["fvd"] = _finite(fvd(*clip.i3d))
+    if "fid_vid" in networks:  # one vector per video: FID-VID exists for a set only
+        from tasks.evaluate.resnet3d import video_feature
+
+        model = networks["fid_vid"]
+        clip.r3d = (video_feature(model, video_frames(video)),
+                    video_feature(model, video_frames(clip.gt)))  # fmt: skip
     return out
 
 
@@ -264,15 +271,21 @@ def set_metrics(
     }
 
 
-def set_fvd(clips: list[Clip]) -> dict[str, float | None]:
-    """FVD over every clip's 16-frame clips pooled (the report's dataset-level number)."""
-    pairs = [c.i3d for c in clips if c.i3d is not None and len(c.i3d[0]) and len(c.i3d[1])]
-    if len(clips) < 2 or not pairs:
-        return {}
+def set_video_metrics(clips: list[Clip]) -> dict[str, float | None]:
+    """The report's dataset-level numbers: FVD over every clip's 16-frame clips pooled, FID-VID
+    over one 3D-ResNet vector per video (DisCo); each needs >= 2 clips with ground truth."""
     from tasks.evaluate.fvd import fvd
 
-    generated, truth = (np.concatenate(side) for side in zip(*pairs, strict=True))
-    return {"FVD": fvd(generated, truth)}
+    out: dict[str, float | None] = {}
+    i3d = [c.i3d for c in clips if c.i3d is not None and len(c.i3d[0]) and len(c.i3d[1])]
+    if len(clips) >= 2 and i3d:
+        generated, truth = (np.concatenate(side) for side in zip(*i3d, strict=True))
+        out["FVD"] = fvd(generated, truth)
+    r3d = [c.r3d for c in clips if c.r3d is not None]
+    if len(r3d) >= 2:
+        generated, truth = (np.stack(side) for side in zip(*r3d, strict=True))
+        out["FID-VID"] = fvd(generated, truth)
+    return out
 
 
 def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
@@ -306,7 +319,7 @@ def handler(args: argparse.Namespace) -> int:
         LOG.info("eval %s: %s", clip.name, row["gates_failed"] or "pass")
     fps = float(evaluated[0].attrs["fps"])
     write_csv(rows, out / "metrics.csv")
-    summary = set_metrics(evaluated, reference, fps) | set_fvd(clips)
+    summary = set_metrics(evaluated, reference, fps) | set_video_metrics(clips)
     (out / "metrics.md").write_text(markdown_table(rows, summary))
     sys.stdout.write((out / "metrics.md").read_text())
     return 0 if all(r["passed"] for r in rows) else 1

@@ -2,7 +2,7 @@
 
 - LPIPS: a folder with torchvision's AlexNet/VGG16 .pth and lpips' linear heads (`lpips.py`);
 - FVD: StyleGAN-V's TorchScript I3D `i3d_torchscript.pt` (`fvd.py`);
-- FID-VID (DisCo's 3D-ResNet-50 Kinetics features): no loader yet; asking for it says so.
+- FID-VID: DisCo's 3D-ResNet-50 Kinetics `resnet-50-kinetics.pth` (`resnet3d.py`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def require_weights(metric: str, weights: str | Path | None) -> Path:
 
 
 def load_metric_network(metric: str, weights: str | Path | None) -> Any:
-    """The loaded network for `metric` (LPIPS module or I3D detector)."""
+    """The loaded network for `metric` (LPIPS, the I3D detector or the 3D ResNet-50)."""
     path = require_weights(metric, weights)
     if metric == "lpips":
         from tasks.evaluate.lpips import load_lpips
@@ -43,7 +43,6 @@ def load_metric_network(metric: str, weights: str | Path | None) -> Any:
         from tasks.evaluate.fvd import load_i3d
 
         return load_i3d(path)
-    raise InputError(
-        f"{metric} is not available yet: no verified loader for {path.name}; "
-        "drop --fid-vid-weights (FVD and LPIPS are available)"
-    )
+    from tasks.evaluate.resnet3d import load_resnet3d
+
+    return load_resnet3d(path)

@@ -142,3 +142,19 @@ def test_eval_lpips_with_user_weights(run, tmp_path):
     assert cli(str(run), "--out", str(out), "--gt", gt, "--lpips-weights", str(weights)) == 0
     row = pd.read_csv(out / "metrics.csv").iloc[0]
     assert 0 < row["lpips"] < 0.5  # +8 grey levels: close, not identical
+
+
+def test_eval_set_level_fid_vid_with_user_weights(run, tmp_path):
+    from tests.tasks.evaluate.test_resnet3d import checkpoint
+
+    truths = [str(tmp_path / "gt.mp4"), str(tmp_path / "video.mp4")]
+    index = {"report": [run.name] * 2, "clip": ["a", "b"], "gt": truths}
+    pd.DataFrame(index).to_csv(tmp_path / "index.csv", index=False)
+    weights = checkpoint(tmp_path / "resnet-50-kinetics.pth")
+    out = tmp_path / "eval"
+    cli(str(tmp_path / "index.csv"), "--out", str(out), "--fid-vid-weights", str(weights))
+    md = (out / "metrics.md").read_text().splitlines()
+    names = [c.strip() for c in md[6].strip("|").split("|")]
+    values = [c.strip() for c in md[8].strip("|").split("|")]
+    fid_vid = float(values[names.index("FID-VID")])
+    assert np.isfinite(fid_vid) and fid_vid > 0  # clip a is compared with a brighter truth

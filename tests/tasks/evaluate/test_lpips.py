@@ -8,7 +8,7 @@ import torch
 
 from tasks.base import InputError
 from tasks.evaluate.lpips import LPIPS, load_lpips, lpips_per_frame
-from tests.tasks.evaluate.lpips_seeding import seeded_backbone
+from tests.tasks.evaluate.seeding import seeded_backbone
 
 GOLDEN = np.load(Path(__file__).parent / "fixtures" / "lpips_golden.npz")
 

@@ -59,7 +59,7 @@ def test_identity_distance_zero_for_itself_and_large_when_the_face_is_scrambled(
     [
         ("lpips", "--lpips-weights", "pass a folder"),
         ("fvd", "--fvd-weights", "not a TorchScript I3D"),
-        ("fid_vid", "--fid-vid-weights", "not available yet"),
+        ("fid_vid", "--fid-vid-weights", "unreadable"),
     ],
 )
 def test_network_metrics_name_the_missing_weights_param(metric, param, refusal, tmp_path):
