@@ -105,9 +105,10 @@ def sample_windows(
 
 def generate(
     weights: EdgeWeights,
-    features: np.ndarray,
+    music: np.ndarray,
     *,
     seed: int,
+    num_frames: int | None = None,
     guidance: float = 2.0,
     steps: int = 50,
     sampler: str = "ddim",
@@ -115,37 +116,21 @@ def generate(
     edit: Edit | None = None,
     device: str = "cpu",
 ) -> EdgeMotion:
-    """Dance for per-frame music features (T, C) at 30 fps, T >= 60; output has T frames."""
-    check_inputs(weights, features, sampler, steps)
-    # music windows (5 s, stride 2.5 s; the tail padded by repeating the last frame)
-    cond = split_windows(features.astype(np.float32))
-    return generate_from_windows(
-        weights, cond, features.shape[0], seed=seed, guidance=guidance, steps=steps,
-        sampler=sampler, parity=parity, edit=edit, device=device,
-    )  # fmt: skip
-
-
-def generate_from_windows(
-    weights: EdgeWeights,
-    windows: np.ndarray,
-    num_frames: int,
-    *,
-    seed: int,
-    guidance: float = 2.0,
-    steps: int = 50,
-    sampler: str = "ddim",
-    parity: bool = False,
-    edit: Edit | None = None,
-    device: str = "cpu",
-) -> EdgeMotion:
-    """Dance for music already cut into windows (n, 150, C), as Jukebox features are (each
-    5 s slice extracted on its own); the output has num_frames frames."""
-    # 1. check inputs
-    if windows.shape[0] != num_windows(num_frames):
-        raise ValueError(f"{windows.shape[0]} music windows do not cover {num_frames} frames")
-    check_inputs(weights, windows[0], sampler, steps)
-    if num_frames < MIN_FRAMES:
-        raise ValueError(f"music is {num_frames / 30:.2f} s long; EDGE needs at least 2 s of music")
+    """Dance for music features at 30 fps: per frame (T, C), T >= 60, cut here into 5 s windows
+    at 2.5 s stride (the tail padded by repeating the last frame); or already cut (n, 150, C),
+    as Jukebox features are (each 5 s slice extracted on its own), with `num_frames`. The
+    output has T (or num_frames) frames."""
+    # 1. check inputs, cut windows
+    if music.ndim == 2:
+        check_inputs(weights, music, sampler, steps)
+        num_frames, windows = music.shape[0], split_windows(music.astype(np.float32))
+    else:
+        if num_frames is None or music.shape[0] != num_windows(num_frames):
+            raise ValueError(f"{music.shape[0]} music windows do not cover {num_frames} frames")
+        check_inputs(weights, music[0], sampler, steps)
+        if num_frames < MIN_FRAMES:
+            raise ValueError(f"music is {num_frames / 30:.2f} s; EDGE needs at least 2 s of music")
+        windows = music
     norm = weights.normalizer
     cond = torch.from_numpy(windows.astype(np.float32))
     log.info("EDGE: %d frames -> %d windows, %s, parity=%s", num_frames, len(cond), sampler, parity)

@@ -12,7 +12,7 @@ import torch
 from tasks.base import InputError, StageContext
 from tasks.motion.edge.checkpoint import load_edge
 from tasks.motion.edge.editing import Edit, parse_joints
-from tasks.motion.edge.generate import generate_from_windows
+from tasks.motion.edge.generate import generate
 from tasks.motion.edge.jukebox import (
     DIM,
     WindowCache,
@@ -90,10 +90,10 @@ def sample_from_artifact(ctx: StageContext) -> tuple[np.ndarray, np.ndarray]:
     else:  # a checkpoint trained on the audio stage's 35-d baseline features
         windows = split_windows(np.asarray(audio["features"][:], dtype=np.float32))
     try:
-        motion = generate_from_windows(
+        motion = generate(
             weights,
             windows,
-            num_frames,
+            num_frames=num_frames,
             seed=int(params["seed"]),
             guidance=float(params["guidance"]),
             steps=int(params["steps"]),
