@@ -30,6 +30,7 @@ PARAMS: dict[str, Param] = {
         str, nullable=True, path=True, help="trained face-attention adapter (.pt)"
     ),
     "decode_chunk": Param(int, min=1, max=64, help="frames per VAE decode chunk"),
+    "compile": Param(bool, help="torch.compile the video UNet and ControlNet (GPU runs)"),
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -45,4 +46,5 @@ DEFAULTS: dict[str, Any] = {
     "precision": "auto",
     "face_adapter": None,
     "decode_chunk": 8,
+    "compile": False,
 }

@@ -58,6 +58,8 @@ def animate_from_artifact(ctx: StageContext) -> Iterator[np.ndarray]:
     paths = resolve_weights(params["weights"], params["sd15"], params["vae"])
     device, dtype = device_and_dtype(params["device"], params["precision"])
     pipe = load_pipeline(paths, device=device, dtype=dtype, face_adapter=params["face_adapter"])
+    if params["compile"]:  # pays a one-off compile per process; worth it over long clips
+        pipe.unet, pipe.controlnet = torch.compile(pipe.unet), torch.compile(pipe.controlnet)
     face = None
     if params["face_adapter"] is not None:
         face = face_crop(reference, list(align.attrs["face_box"]))

@@ -153,3 +153,19 @@ def test_motion_only_checkpoint_is_completed_from_sd15(tmp_path: Path) -> None:
     loaded = load_video_unet(paths).state_dict()
     for key, value in tiny_video_unet().state_dict().items():
         torch.testing.assert_close(loaded[key], value, msg=key)
+
+
+def test_compile_param_compiles_unet_and_controlnet(tmp_path: Path, monkeypatch) -> None:
+    compiled = []
+
+    def fake_compile(module):  # the plumbing only: inductor needs a GPU run to pay off
+        compiled.append(type(module).__name__)
+        return module
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    weights = _tiny_release(tmp_path / "pretrained_models")
+    ctx = _context(tmp_path / "work", weights, 4)
+    ctx.params["compile"] = True
+    (tmp_path / "work").mkdir()
+    assert sum(len(c) for c in animate_from_artifact(ctx)) == 4
+    assert compiled == ["MagicAnimateUNet", "ControlNetModel"]
