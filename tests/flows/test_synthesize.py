@@ -1,6 +1,7 @@
 """The batch flow over a manifest: shared artifacts computed once, bad rows recorded, a per-stage
-concurrency limit, retries of transient IO only, the Parquet index, and Dask == threads. One real
-Prefect server serves the whole module (Dask workers are separate processes)."""
+concurrency limit, retries of transient IO only, the Parquet index, Dask == threads, and an S3
+store (moto on 127.0.0.1). One real Prefect server serves the whole module (Dask workers are
+separate processes, and Prefect's client services keep the first server's address)."""
 
 import errno
 import json
@@ -18,6 +19,7 @@ from prefect.client.schemas.filters import FlowRunFilter, TaskRunFilter, TaskRun
 
 import flows.dance_video
 from artifacts.materialize import materialize
+from artifacts.remote import RemoteStore
 from artifacts.store import Store
 from flows.dag import STAGE_ORDER
 from flows.runners import local_server, make_task_runner
@@ -32,13 +34,15 @@ from flows.synthesize import (
 )
 from music2dance_cli import main as cli
 from tasks.base import InputError
+from tests.moto_s3 import moto_s3
 
 # Small frames and the weight-free preview animator keep a row under a second once warm.
 BATCH_SET = ["render.resolution=128", "align.resolution=128", "animate.model=preview"]
+BUCKET = "m2d-synth"
 GOOD = [("image", 0, ""), ("image2", 0, ""), ("image", 1, "animate.crf=30"), ("image2", 1, "")]
 
 
-def synth(store: Path, manifest: Path, out: Path, *extra: str) -> tuple[int, dict]:
+def synth(store: Path | str, manifest: Path, out: Path, *extra: str) -> tuple[int, dict]:
     """`music2dance synth` in-process; the summary is read back from out/summary.json."""
     if "synth" not in cli.COMMAND_MODULES:  # until the lead registers the command
         cli.COMMAND_MODULES = (*cli.COMMAND_MODULES, "synth")
@@ -275,3 +279,38 @@ def test_evaluate_flags_rows_that_miss_a_gate_and_keeps_them(mixed, manifests, t
     for bas, flags, passed in done[["metric_bas", "gates_failed", "passed"]].itertuples(False):
         assert ("bas_min" in flags.split(";")) == (bas < 1.0) and passed == (flags == "")
     assert index[index["status"] == "failed"]["passed"].isna().all()
+
+
+@pytest.fixture(scope="module")
+def s3():
+    with moto_s3(BUCKET) as options:
+        yield options
+
+
+def test_s3_store_batch_good_and_bad_rows_then_all_cached(s3, server, inputs, tmp_path):
+    """Stage tasks read and write the bucket, the index points into it, videos are downloaded
+    into out/videos, and a rerun is all cached."""
+    url = f"s3://{BUCKET}/datasets/run1"
+    manifest = write_manifest(
+        tmp_path / "m.csv",
+        [
+            (str(inputs["audio"]), str(inputs["image"]), 0, ""),
+            (str(tmp_path / "missing.wav"), str(inputs["image"]), 0, ""),
+        ],
+    )
+    code, summary = synth(url, manifest, tmp_path / "out")
+    assert code == 1 and (summary["done"], summary["failed"]) == (1, 1)
+    assert "missing.wav" in summary["errors"]["1"]
+    index = pd.read_parquet(tmp_path / "out" / "index.parquet").set_index("row")
+    assert index.loc[0, "video"].startswith(f"s3://{BUCKET}/datasets/run1/artifacts/animate/")
+    assert index.loc[0, "frames"].startswith("s3://")
+    video = Path(index.loc[0, "output"])
+    assert video.read_bytes()[4:8] == b"ftyp"  # an mp4, downloaded from the bucket
+
+    store = RemoteStore(url, **s3)
+    for stage in ("audio", "motion", "render", "densepose", "align", "animate"):
+        key = index.loc[0, f"key_{stage}"]
+        assert store.has(stage, key) and store.verify_one(stage, key) is None
+
+    code, again = synth(url, manifest, tmp_path / "out2")
+    assert again["computed"] == 0 and again["done"] == 1

@@ -107,7 +107,7 @@ class FaceAdapterTrainer:
                 mid_block_additional_residual=mid,
                 return_dict=False,
             )[0]
-        pipe.reference.clear()
+        # the reference banks stay until backward: gradient checkpointing re-reads them
         return F.mse_loss(pred[0].transpose(0, 1).float(), noise)
 
     def step(
@@ -116,6 +116,7 @@ class FaceAdapterTrainer:
         self.optimizer.zero_grad(set_to_none=True)
         loss = self.loss(clip, text, generator)
         loss.backward()
+        self.pipe.reference.clear()
         self.optimizer.step()
         self.global_step += 1
         return float(loss.detach())
