@@ -58,7 +58,13 @@ def handler(args: argparse.Namespace) -> int:
             hidden_dim=args.face_hidden,
             cross_attention_dim=unet_config["cross_attention_dim"],
         )
-    pipe = load_pipeline(paths, device=device, face_adapter=args.resume, face_encoder=fresh)
+    pipe = load_pipeline(
+        paths,
+        device=device,
+        face_adapter=args.resume,
+        face_encoder=fresh,
+        reduced_levels=args.reduce_attention,  # a resumed adapter keeps its own
+    )
     config = FaceTrainConfig(
         learning_rate=args.lr,
         mixed_precision=args.mixed_precision,
@@ -106,6 +112,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("--mixed-precision", choices=["no", "fp16", "bf16"], default="no")
     p.add_argument(
         "--gradient-checkpointing", action="store_true", help="recompute UNet activations"
+    )
+    p.add_argument(
+        "--reduce-attention",
+        type=int,
+        default=0,
+        metavar="LEVELS",
+        help="the report's reduced model: drop motion and reference self-attention at the "
+        "LEVELS finest UNet levels (0-3; inference applies the same from the checkpoint)",
     )
     p.add_argument("--resume", help="continue from a face_adapter.pt (weights, optimiser, step)")
     p.add_argument("--save-every", type=int, default=500, help="checkpoint every N steps")

@@ -27,6 +27,7 @@ from transformers import CLIPTextModel, CLIPTokenizer
 from tasks.animate.magicanimate.convert import convert_official_unet, load_converted
 from tasks.animate.magicanimate.face import FaceEncoder
 from tasks.animate.magicanimate.pipeline import MagicAnimatePipeline, magicanimate_scheduler
+from tasks.animate.magicanimate.reduce import reduce_attention
 from tasks.animate.magicanimate.unet import MagicAnimateUNet, build_video_unet
 from tasks.base import InputError
 
@@ -142,13 +143,16 @@ def load_pipeline(
     dtype: torch.dtype = torch.float32,
     face_adapter: str | Path | None = None,
     face_encoder: FaceEncoder | None = None,
+    reduced_levels: int = 0,
 ) -> MagicAnimatePipeline:
     """Every component on `device` in `dtype`, in eval mode. The face path comes from a trained
-    adapter file, or starts fresh (zero-initialised outputs) from `face_encoder`."""
+    adapter file, or starts fresh (zero-initialised outputs) from `face_encoder`. An adapter
+    trained on the reduced model (`reduce.py`) brings its `reduced_levels` along."""
     face_state = None
     if face_adapter is not None:
         face_state = torch.load(face_adapter, map_location="cpu", weights_only=True)
         face_encoder = FaceEncoder.from_config(face_state["config"])
+        reduced_levels = int(face_state.get("reduced_levels", 0))
     pipe = MagicAnimatePipeline(
         vae=AutoencoderKL.from_pretrained(paths.vae),
         unet=load_video_unet(paths),
@@ -161,6 +165,7 @@ def load_pipeline(
     )
     if face_state is not None:
         pipe.face.load_state_dict(face_state["state_dict"])
+    reduce_attention(pipe, reduced_levels)
     pipe.to(device=device, dtype=dtype)
     for model in (pipe.vae, pipe.unet, pipe.controlnet, pipe.appearance_encoder, pipe.text_encoder):
         model.eval()

@@ -130,6 +130,7 @@ class FaceAdapterTrainer:
                 "optimizer": self.optimizer.state_dict(),
                 "global_step": self.global_step,
                 "train_config": asdict(self.config),
+                "reduced_levels": getattr(self.pipe, "reduced_levels", 0),
             },
             path,
         )

@@ -124,3 +124,46 @@ def test_gradient_checkpointing_and_bf16_give_the_fp32_gradients():
     flat_bf16 = torch.cat([grads_bf16[n].flatten() for n in grads])
     assert torch.isfinite(flat_bf16).all()
     assert torch.nn.functional.cosine_similarity(flat, flat_bf16, dim=0) > 0.98
+
+
+def test_reduced_attention_is_trained_saved_and_reapplied(tmp_path):
+    from tasks.animate.magicanimate.loading import load_pipeline, resolve_weights
+    from tasks.animate.magicanimate.reduce import SkippedMotionModule, reduce_attention
+
+    weights = _tiny_release(tmp_path / "pretrained_models")
+    data = write_tiktok(tmp_path / "tt")
+    assert train(weights, data, tmp_path / "out", 1, "--reduce-attention", "1") == 0
+    ckpt = tmp_path / "out" / "face_adapter.pt"
+    assert torch.load(ckpt, weights_only=True)["reduced_levels"] == 1
+    pipe = load_pipeline(resolve_weights(weights), face_adapter=ckpt)
+    unet = pipe.unet
+    skipped = [
+        isinstance(m, SkippedMotionModule)
+        for block in (*unet.down_blocks, *unet.up_blocks)
+        for m in block.motion_modules
+    ]
+    per_block = [len(b.motion_modules) for b in (*unet.down_blocks, *unet.up_blocks)]
+    first, last = per_block[0], per_block[-1]
+    assert skipped == [True] * first + [False] * (len(skipped) - first - last) + [True] * last
+    finest = f"up_blocks.{len(unet.up_blocks) - 1}."
+    for name in pipe.reference.names:
+        processor = type(unet.get_submodule(name).attn1.processor).__name__
+        assert (processor == "AttnProcessor2_0") == name.startswith(finest)
+    with pytest.raises(InputError, match="reduce-attention"):
+        reduce_attention(pipe, len(unet.down_blocks))
+
+
+def test_reduction_changes_the_prediction_and_zero_levels_change_nothing():
+    from tasks.animate.magicanimate.reduce import reduce_attention
+
+    x = torch.randn(1, 4, 4, 8, 8, generator=torch.Generator().manual_seed(0))
+    outs = []
+    for levels in (0, 1):
+        pipe = tiny_pipeline()
+        before = pipe.unet(x, 500, encoder_hidden_states=tiny_text(), return_dict=False)[0]
+        reduce_attention(pipe, levels)
+        with torch.no_grad():
+            outs.append(pipe.unet(x, 500, encoder_hidden_states=tiny_text(), return_dict=False)[0])
+        if levels == 0:
+            torch.testing.assert_close(outs[0], before.detach(), rtol=0, atol=0)
+    assert (outs[0] - outs[1]).abs().max() > 1e-4
