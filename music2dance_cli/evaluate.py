@@ -310,6 +310,11 @@ def handler(args: argparse.Namespace) -> int:
         for metric, option in WEIGHT_OPTIONS.items()
         if getattr(args, option) is not None
     }
+    if networks and all(c.gt is None for c in clips):
+        raise InputError(
+            f"{', '.join(networks)} compare with ground truth: pass --gt VIDEO "
+            "(or a `gt` column in the dataset index)"
+        )
     reference = load_reference_set(Path(args.reference_motions)) if args.reference_motions else None
     rows, evaluated = [], []
     for clip in clips:

@@ -126,6 +126,11 @@ def test_eval_dataset_index_with_reference_motions(run, tmp_path):
 def test_eval_refuses_missing_weights_and_missing_artifacts(run, tmp_path):
     with pytest.raises(InputError, match="--fvd-weights"):
         cli(str(run), "--out", str(tmp_path / "e"), "--fvd-weights", str(tmp_path / "none.pt"))
+    from tests.tasks.evaluate.test_lpips import weights_folder
+
+    weights = str(weights_folder(tmp_path, "alex"))
+    with pytest.raises(InputError, match="pass --gt"):
+        cli(str(run), "--out", str(tmp_path / "e"), "--lpips-weights", weights)
     report = json.loads(run.read_text())
     report["store"] = str(tmp_path / "elsewhere")
     run.write_text(json.dumps(report))
