@@ -8,6 +8,7 @@ unpickling and faster; `--set motion.checkpoint=FOLDER` accepts it wherever a ch
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ def cmd_convert_edge(args: argparse.Namespace) -> int:
 def cmd_convert_aist(args: argparse.Namespace) -> int:
     from tasks.motion.edge.dataset import convert_aist
 
-    written = convert_aist(args.root, args.out_dir, args.split)
+    written = convert_aist(args.root, args.out_dir, args.split, args.features, args.jukebox_dir)
     sys.stdout.write(
         f"wrote {len(written)} clips to {args.out_dir} "
         f"(train with: music2dance train-motion {args.out_dir} OUT)\n"
@@ -69,6 +70,12 @@ def register(subparsers: Any) -> None:
     a.add_argument("out_dir", help="folder for <sequence>.npz (poses, trans, features)")
     a.add_argument("--split", choices=["train", "test", "all"], default="train",
                    help="EDGE's crossmodal split (needs splits/), or every motion")  # fmt: skip
+    a.add_argument("--features", choices=["baseline", "jukebox"], default="baseline",
+                   help="35-d baseline, or 4800-d Jukebox (to fine-tune the released checkpoint; "
+                   "needs music2dance[jukebox])")  # fmt: skip
+    a.add_argument("--jukebox-dir", default=os.environ.get("MUSIC2DANCE_JUKEBOX_DIR"),
+                   help="folder of vqvae.pth.tar + prior_level_2.pth.tar "
+                   "(default $MUSIC2DANCE_JUKEBOX_DIR)")  # fmt: skip
     a.set_defaults(func=cmd_convert_aist)
 
     t = subparsers.add_parser("train-motion", help="train or fine-tune EDGE on .npz dance clips")

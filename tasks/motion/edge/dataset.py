@@ -8,13 +8,18 @@ Input layout (AIST++ as EDGE's `edge_aistpp/` folder holds it):
     ROOT/splits/crossmodal_{train,test}.txt, ignore_list.txt   (optional: EDGE's split)
 
 Motions are stood up and downsampled as EDGE's loader does (`tasks.motion.aist`); features are
-the audio stage's 35-d baseline features of the music, cut to the motion's length.
+the audio stage's 35-d baseline features of the music (default) or 4800-d Jukebox features
+(`features="jukebox"`, to fine-tune the released checkpoint), cut to the motion's length.
+Jukebox features are extracted per 5 s window at 2.5 s stride through the resumable window cache
+(a song shared by several sequences is extracted once) and stitched per frame; EDGE instead
+extracts every 0.5 s-stride training slice on its own, 5x the Jukebox passes and disk.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +29,8 @@ from tasks.motion.aist import aist_to_edge, read_motion_file
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "test", "all")
+FEATURES = ("baseline", "jukebox")
+Features = Callable[[Path, int], np.ndarray]  # music file, motion frames -> (<= frames, C)
 
 
 def _lines(path: Path) -> list[str]:
@@ -57,17 +64,46 @@ def music_file(root: Path, sequence: str) -> Path:
     raise InputError(f"{sequence}: no music in {root / 'wavs'} (tried {candidates[0].name})")
 
 
-def convert_aist(root: str | Path, out: str | Path, split: str = "train") -> list[Path]:
-    """Write out/<sequence>.npz for every sequence of `split`; returns the written files."""
-    from tqdm.auto import tqdm
-
+def baseline_features(music: Path, frames: int) -> np.ndarray:
     from tasks.audio.decode import load_audio
     from tasks.audio.features import SAMPLE_RATE, extract_features
 
+    return extract_features(load_audio(music, SAMPLE_RATE)).features[:frames]
+
+
+def jukebox_features(jukebox_dir: str | Path | None) -> Features:
+    """Per-frame Jukebox features of a music file (jukemirlib from local weights, cached)."""
+    from artifacts.keys import file_sha256
+    from tasks.motion.edge import jukebox
+
+    extract = jukebox.jukemirlib_extractor(jukebox_dir)
+
+    def features(music: Path, frames: int) -> np.ndarray:
+        audio = jukebox.load_audio(music)
+        frames = min(frames, len(audio) * jukebox.FPS // jukebox.SAMPLE_RATE)
+        cache = jukebox.WindowCache(jukebox.default_cache_dir(), file_sha256(music))
+        return jukebox.jukebox_frames(audio, frames, cache, extract)
+
+    return features
+
+
+def convert_aist(
+    root: str | Path,
+    out: str | Path,
+    split: str = "train",
+    features: str = "baseline",
+    jukebox_dir: str | Path | None = None,
+) -> list[Path]:
+    """Write out/<sequence>.npz for every sequence of `split`; returns the written files."""
+    from tqdm.auto import tqdm
+
+    if features not in FEATURES:
+        raise InputError(f"--features {features!r}: use one of {', '.join(FEATURES)}")
     root, out = Path(root).expanduser(), Path(out).expanduser()
     names = sequences(root, split)
     if not names:
         raise InputError(f"{root}: split {split!r} holds no sequences")
+    music_features = baseline_features if features == "baseline" else jukebox_features(jukebox_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name in tqdm(names, desc="AIST++", unit="sequence"):
@@ -75,18 +111,17 @@ def convert_aist(root: str | Path, out: str | Path, split: str = "train") -> lis
         if not motion.is_file():
             raise InputError(f"{motion} not found (listed in the split)")
         poses, trans = aist_to_edge(read_motion_file(motion))
-        samples = load_audio(music_file(root, name), SAMPLE_RATE)
-        features = extract_features(samples).features
-        frames = min(len(poses), len(features))
+        cond = music_features(music_file(root, name), len(poses))
+        frames = min(len(poses), len(cond))
         path = out / f"{name}.npz"
         tmp = out / f".{name}.{os.getpid()}.npz"
         np.savez(
             tmp,
             poses=poses[:frames].reshape(frames, 72).astype(np.float32),
             trans=trans[:frames].astype(np.float32),
-            features=features[:frames].astype(np.float32),
+            features=cond[:frames].astype(np.float32),
         )
         os.replace(tmp, path)
         written.append(path)
-    log.info("AIST++ %s: %d sequences -> %s", split, len(written), out)
+    log.info("AIST++ %s: %d sequences (%s features) -> %s", split, len(written), features, out)
     return written

@@ -23,6 +23,7 @@ from types import ModuleType
 import numpy as np
 
 from tasks.base import InputError
+from tasks.motion.edge.diffusion import OVERLAP
 from tasks.motion.edge.longform import WINDOW, num_windows
 
 log = logging.getLogger(__name__)
@@ -50,9 +51,9 @@ def jukemirlib_extractor(weights_dir: str | Path | None) -> Extractor:
         import jukemirlib
     except ImportError as err:
         raise InputError(
-            "this EDGE checkpoint needs Jukebox features (4800-d): install jukemirlib with "
-            "pip install 'music2dance[jukebox]' and set motion.jukebox_dir, or use a checkpoint "
-            "trained on the 35-d baseline features"
+            "Jukebox features (4800-d, the released EDGE checkpoint's cond width) need "
+            "jukemirlib: pip install 'music2dance[jukebox]' and set motion.jukebox_dir, or use "
+            "a checkpoint trained on the 35-d baseline features"
         ) from err
     if weights_dir is None:
         raise InputError(
@@ -137,6 +138,25 @@ def jukebox_windows(
         windows.append(value)
     log.info("Jukebox features: %d windows, %d cached, %d extracted", n, n - computed, computed)
     return np.stack(windows)
+
+
+def stitch_windows(windows: np.ndarray, num_frames: int) -> np.ndarray:
+    """(n, 150, C) windows at 75-frame stride -> (num_frames, C) per-frame features.
+
+    Frames 0-149 come from window 0; later frames from the second half of the window that ends
+    there (window k supplies frames 75 (k + 1) to 75 (k + 2)). Jukebox's prior is autoregressive,
+    so a window's later frames carry 2.5-5 s of the music before them, its early frames less.
+    """
+    frames = np.arange(num_frames)
+    k = np.clip(frames // OVERLAP - 1, 0, len(windows) - 1)
+    return windows[k, frames - OVERLAP * k]
+
+
+def jukebox_frames(
+    audio: np.ndarray, num_frames: int, cache: WindowCache, extract: Extractor
+) -> np.ndarray:
+    """(num_frames, 4800) per-frame Jukebox features (training clips) via the window cache."""
+    return stitch_windows(jukebox_windows(audio, num_frames, cache, extract), num_frames)
 
 
 def load_audio(path: str | Path) -> np.ndarray:

@@ -3,6 +3,7 @@ split, and pickles that try to run code are refused."""
 
 import os
 import pickle
+import sys
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from tasks.base import InputError
 from tasks.motion.edge.dataset import convert_aist
 from tasks.motion.edge.train import load_clips
 from tasks.motion.skeleton import UPRIGHT
+from tests.tasks.motion.edge.fake_jukemirlib import install, weights_dir
 
 SEQ = ["gBR_sBM_cAll_d04_mBR0_ch01", "gPO_sBM_cAll_d10_mPO1_ch02"]
 
@@ -24,7 +26,7 @@ def write_aist(root, frames60: int = 400):
     (root / "motions").mkdir(parents=True)
     (root / "wavs").mkdir()
     (root / "splits").mkdir()
-    for name in SEQ:
+    for seed, name in enumerate(SEQ):
         motion = {
             "smpl_poses": rng.normal(0, 0.2, (frames60, 72)).astype(np.float32),
             "smpl_trans": rng.normal(0, 50, (frames60, 3)).astype(np.float32),
@@ -33,7 +35,7 @@ def write_aist(root, frames60: int = 400):
         with open(root / "motions" / f"{name}.pkl", "wb") as f:
             pickle.dump(motion, f)
         music_id = name.split("_")[4]
-        write_wav(root / "wavs" / f"{music_id}.wav", synth_music(8.0, 120, 0, 22050), 22050)
+        write_wav(root / "wavs" / f"{music_id}.wav", synth_music(8.0, 120, seed, 22050), 22050)
     (root / "splits" / "crossmodal_train.txt").write_text("\n".join(SEQ) + "\n")
     (root / "splits" / "ignore_list.txt").write_text(SEQ[1] + "\n")
     return root
@@ -55,6 +57,34 @@ def test_converted_clips_are_edge_frame_and_train_ready(tmp_path):
     np.testing.assert_array_equal(clip["poses"][:, 3:], raw["smpl_poses"][::2, 3:])
     motion, cond = load_clips(tmp_path / "clips")
     assert motion.shape[1:] == (150, 151) and cond.shape[1:] == (150, 35) and len(motion) >= 2
+
+
+def test_jukebox_clips_for_fine_tuning_the_released_checkpoint(monkeypatch, tmp_path):
+    """--features jukebox: (T, 4800) per frame; each song's windows are extracted once and a
+    rerun reuses the window cache."""
+    calls = install(monkeypatch)
+    monkeypatch.setenv("MUSIC2DANCE_FEATURE_CACHE", str(tmp_path / "cache"))
+    root = write_aist(tmp_path / "aist")
+    weights = weights_dir(tmp_path / "jukebox")
+    args = ["convert-aist", str(root), str(tmp_path / "clips"), "--split", "all"]
+    assert cli.main([*args, "--features", "jukebox", "--jukebox-dir", str(weights)]) == 0
+    assert len(calls.extract) == 4  # 2 songs x 2 windows for 200 frames
+    clip = np.load(tmp_path / "clips" / f"{SEQ[1]}.npz")
+    assert clip["features"].shape == (200, 4800) and clip["poses"].shape == (200, 72)
+    motion, cond = load_clips(tmp_path / "clips")
+    assert cond.shape[1:] == (150, 4800) and len(motion) == len(cond) == 8
+    convert_aist(root, tmp_path / "again", "all", "jukebox", weights)
+    assert len(calls.extract) == 4
+    np.testing.assert_array_equal(np.load(tmp_path / "again" / f"{SEQ[1]}.npz")["features"],
+                                  clip["features"])  # fmt: skip
+
+
+def test_jukebox_features_without_jukemirlib_name_the_extra(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "jukemirlib", None)
+    root = write_aist(tmp_path / "aist")
+    code = cli.main(["convert-aist", str(root), str(tmp_path / "clips"), "--features", "jukebox"])
+    assert code == 2 and "pip install 'music2dance[jukebox]'" in capsys.readouterr().err
+    assert not (tmp_path / "clips").exists()
 
 
 def test_split_files_and_ignore_list_are_followed(tmp_path):

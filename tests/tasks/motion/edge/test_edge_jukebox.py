@@ -5,7 +5,6 @@ model (a deterministic function of each window's audio)."""
 import dataclasses
 import logging
 import sys
-import types
 
 import numpy as np
 import pytest
@@ -20,6 +19,7 @@ from tasks.motion.edge.jukebox import (
     DIM,
     SAMPLE_RATE,
     WindowCache,
+    jukebox_frames,
     jukebox_windows,
     jukemirlib_extractor,
     window_audio,
@@ -28,13 +28,7 @@ from tasks.motion.edge.model import DanceDecoder
 from tasks.motion.edge.params import PARAMS
 from tasks.motion.task import compute
 from tests.tasks.motion.edge.edge_testkit import TINY, tiny_normalizer
-
-
-def fake_features(audio: np.ndarray) -> np.ndarray:
-    """(150, 4800): each 1/30 s of audio's RMS, spread over the channels."""
-    frames = audio[: 150 * (len(audio) // 150)].reshape(150, -1)
-    rms = np.sqrt((frames**2).mean(axis=1))
-    return (rms[:, None] * np.linspace(0.5, 1.5, DIM)[None]).astype(np.float32)
+from tests.tasks.motion.edge.fake_jukemirlib import fake_features, install, weights_dir
 
 
 class Counting:
@@ -62,6 +56,26 @@ def test_windows_cover_any_length(seconds, windows, tmp_path):
     np.testing.assert_array_equal(out[-1], fake_features(window_audio(song(seconds), windows - 1)))
 
 
+@pytest.mark.parametrize(
+    "seconds,bursts,expected",
+    [(2.0, {30: 0.5}, {30: 1.0}), (7.3, {100: 0.25, 180: 0.5}, {100: 1.0, 180: 1.0})],
+)
+def test_stitched_frames_are_aligned_to_the_music(seconds, bursts, expected, tmp_path):
+    """(T, 4800) at 30 fps: 1/30 s bursts in silence show up at their own frames only. Frame 100
+    lies in windows 0 and 1; it comes from window 0, where it is the peak (1.0 after
+    normalisation; it would be 0.5 from window 1)."""
+    audio = np.zeros(round(seconds * SAMPLE_RATE), np.float32)
+    hop = SAMPLE_RATE // 30
+    for frame, amplitude in bursts.items():
+        audio[frame * hop : (frame + 1) * hop] = amplitude
+    frames = round(seconds * 30)
+    out = jukebox_frames(audio, frames, WindowCache(tmp_path, "c" * 64), Counting())
+    assert out.shape == (frames, DIM) and out.dtype == np.float32
+    rms = out[:, 0] / 0.5  # channel 0 of fake_features is 0.5 x RMS
+    assert np.flatnonzero(rms).tolist() == sorted(expected)
+    np.testing.assert_allclose(rms[sorted(expected)], [expected[f] for f in sorted(expected)])
+
+
 def test_interrupted_extraction_resumes_and_a_torn_window_is_redone(tmp_path):
     audio, frames = song(12.0), 360  # 4 windows
     cache = WindowCache(tmp_path / "cache", "b" * 64)
@@ -86,25 +100,8 @@ def test_missing_jukemirlib_names_the_extra(monkeypatch, tmp_path):
         jukemirlib_extractor(tmp_path)
 
 
-def fake_jukemirlib(monkeypatch) -> types.SimpleNamespace:
-    calls = types.SimpleNamespace(setup=[], extract=[])
-    lib = types.SimpleNamespace(VQVAE=None, TOP_PRIOR=None)
-
-    def setup_models(cache_dir, verbose):
-        calls.setup.append(cache_dir)
-        return "vqvae", "prior"
-
-    def extract(audio, layers, downsample_target_rate):
-        calls.extract.append((layers, downsample_target_rate))
-        return {66: fake_features(audio)}
-
-    module = types.SimpleNamespace(lib=lib, setup_models=setup_models, extract=extract)
-    monkeypatch.setitem(sys.modules, "jukemirlib", module)
-    return calls
-
-
 def test_jukemirlib_is_set_up_from_local_weights_only(monkeypatch, tmp_path):
-    calls = fake_jukemirlib(monkeypatch)
+    calls = install(monkeypatch)
     with pytest.raises(InputError, match="motion.jukebox_dir"):
         jukemirlib_extractor(None)
     (tmp_path / "vqvae.pth.tar").write_bytes(b"x")
@@ -117,15 +114,12 @@ def test_jukemirlib_is_set_up_from_local_weights_only(monkeypatch, tmp_path):
 
 
 def test_motion_stage_uses_jukebox_for_a_4800d_checkpoint(monkeypatch, tmp_path):
-    calls = fake_jukemirlib(monkeypatch)
+    calls = install(monkeypatch)
     monkeypatch.setenv("MUSIC2DANCE_FEATURE_CACHE", str(tmp_path / "features"))
     torch.manual_seed(0)
     model = DanceDecoder(dataclasses.replace(TINY, cond_feature_dim=DIM)).eval()
     checkpoint = save_converted(EdgeWeights(model, tiny_normalizer()), tmp_path / "edge")
-    weights = tmp_path / "jukebox"
-    weights.mkdir()
-    for name in ("vqvae.pth.tar", "prior_level_2.pth.tar"):
-        (weights / name).write_bytes(b"x")
+    weights = weights_dir(tmp_path / "jukebox")
     wav = tmp_path / "song.wav"
     sf.write(wav, song(4.0), SAMPLE_RATE)
     audio = zarr.open_group(zarr.storage.MemoryStore(), mode="w")
