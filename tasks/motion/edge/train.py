@@ -213,6 +213,7 @@ def initial_weights(
     if weights.model.config.cond_feature_dim != cond.shape[-1]:
         raise ValueError(
             f"the checkpoint expects {weights.model.config.cond_feature_dim}-d music features, "
-            f"the training clips have {cond.shape[-1]}-d"
+            f"the training clips have {cond.shape[-1]}-d (`music2dance convert-aist --features "
+            "jukebox` makes 4800-d clips for the released checkpoint)"
         )
     return weights
