@@ -73,16 +73,15 @@ def baseline_features(music: Path, frames: int) -> np.ndarray:
 
 def jukebox_features(jukebox_dir: str | Path | None) -> Features:
     """Per-frame Jukebox features of a music file (jukemirlib from local weights, cached)."""
-    from artifacts.keys import file_sha256
+    import librosa
+
     from tasks.motion.edge import jukebox
 
     extract = jukebox.jukemirlib_extractor(jukebox_dir)
 
     def features(music: Path, frames: int) -> np.ndarray:
-        audio = jukebox.load_audio(music)
-        frames = min(frames, len(audio) * jukebox.FPS // jukebox.SAMPLE_RATE)
-        cache = jukebox.WindowCache(jukebox.default_cache_dir(), file_sha256(music))
-        return jukebox.jukebox_frames(audio, frames, cache, extract)
+        frames = min(frames, int(librosa.get_duration(path=str(music)) * jukebox.FPS))
+        return jukebox.stitch_windows(jukebox.file_windows(music, frames, extract), frames)
 
     return features
 

@@ -152,11 +152,12 @@ def stitch_windows(windows: np.ndarray, num_frames: int) -> np.ndarray:
     return windows[k, frames - OVERLAP * k]
 
 
-def jukebox_frames(
-    audio: np.ndarray, num_frames: int, cache: WindowCache, extract: Extractor
-) -> np.ndarray:
-    """(num_frames, 4800) per-frame Jukebox features (training clips) via the window cache."""
-    return stitch_windows(jukebox_windows(audio, num_frames, cache, extract), num_frames)
+def file_windows(path: Path, num_frames: int, extract: Extractor) -> np.ndarray:
+    """(n, 150, 4800) windows of a music file, cached under its content hash."""
+    from artifacts.keys import file_sha256
+
+    cache = WindowCache(default_cache_dir(), file_sha256(path))
+    return jukebox_windows(load_audio(path), num_frames, cache, extract)
 
 
 def load_audio(path: str | Path) -> np.ndarray:

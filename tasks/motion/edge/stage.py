@@ -13,14 +13,7 @@ from tasks.base import InputError, StageContext
 from tasks.motion.edge.checkpoint import load_edge
 from tasks.motion.edge.editing import Edit, parse_joints
 from tasks.motion.edge.generate import generate
-from tasks.motion.edge.jukebox import (
-    DIM,
-    WindowCache,
-    default_cache_dir,
-    jukebox_windows,
-    jukemirlib_extractor,
-    load_audio,
-)
+from tasks.motion.edge.jukebox import DIM, file_windows, jukemirlib_extractor
 from tasks.motion.edge.longform import split_windows
 from tasks.motion.skeleton import forward_kinematics, to_motion151
 
@@ -66,11 +59,8 @@ def _device(choice: str) -> str:
 
 def jukebox_from_audio_file(ctx: StageContext, num_frames: int) -> np.ndarray:
     """(n, 150, 4800) Jukebox windows of the song, resumable through the per-window cache."""
-    from artifacts.keys import file_sha256
-
     extract = jukemirlib_extractor(ctx.params["jukebox_dir"])
-    cache = WindowCache(default_cache_dir(), file_sha256(ctx.audio_path))
-    return jukebox_windows(load_audio(ctx.audio_path), num_frames, cache, extract)
+    return file_windows(ctx.audio_path, num_frames, extract)
 
 
 def sample_from_artifact(ctx: StageContext) -> tuple[np.ndarray, np.ndarray]:

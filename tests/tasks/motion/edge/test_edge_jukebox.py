@@ -19,9 +19,9 @@ from tasks.motion.edge.jukebox import (
     DIM,
     SAMPLE_RATE,
     WindowCache,
-    jukebox_frames,
     jukebox_windows,
     jukemirlib_extractor,
+    stitch_windows,
     window_audio,
 )
 from tasks.motion.edge.model import DanceDecoder
@@ -69,7 +69,8 @@ def test_stitched_frames_are_aligned_to_the_music(seconds, bursts, expected, tmp
     for frame, amplitude in bursts.items():
         audio[frame * hop : (frame + 1) * hop] = amplitude
     frames = round(seconds * 30)
-    out = jukebox_frames(audio, frames, WindowCache(tmp_path, "c" * 64), Counting())
+    windows = jukebox_windows(audio, frames, WindowCache(tmp_path, "c" * 64), Counting())
+    out = stitch_windows(windows, frames)
     assert out.shape == (frames, DIM) and out.dtype == np.float32
     rms = out[:, 0] / 0.5  # channel 0 of fake_features is 0.5 x RMS
     assert np.flatnonzero(rms).tolist() == sorted(expected)
