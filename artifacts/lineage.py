@@ -23,7 +23,14 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def lineage_record(key: str, ingredients: dict[str, Any], seconds: float) -> dict[str, Any]:
+def lineage_record(
+    key: str,
+    ingredients: dict[str, Any],
+    seconds: float,
+    upstream_manifests: dict[str, str | None] | None = None,
+) -> dict[str, Any]:
+    """`upstream_manifests`: the MANIFEST digest of each upstream read, so `cache verify` can
+    tell an artifact built from a copy that was since damaged, evicted or replaced."""
     return {
         "stage": ingredients["stage"],
         "key": key,
@@ -31,6 +38,7 @@ def lineage_record(key: str, ingredients: dict[str, Any], seconds: float) -> dic
         "params": ingredients["params"],
         "inputs": ingredients["inputs"],
         "upstream": ingredients["upstream"],
+        "upstream_manifests": dict(upstream_manifests or {}),
         "packages": package_versions(),
         "seconds": round(seconds, 3),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -41,6 +41,7 @@ def materialize(spec: StageSpec, planned: PlannedStage, store_root: str) -> Arti
             planned.name, planned.key, store.uri(planned.name, planned.key), True, 0.0
         )
     start = time.perf_counter()
+    digests = {name: store.manifest_digest(name, key) for name, key in planned.upstream.items()}
     with store.staging(planned.name, planned.key) as (workdir, group):
         log.info("%-10s running  %s", planned.name, planned.key[:12])
         spec.compute(
@@ -55,7 +56,7 @@ def materialize(spec: StageSpec, planned: PlannedStage, store_root: str) -> Arti
             )
         )
         seconds = time.perf_counter() - start
-        group.attrs["lineage"] = lineage_record(planned.key, planned.ingredients, seconds)
+        group.attrs["lineage"] = lineage_record(planned.key, planned.ingredients, seconds, digests)
         store.publish(workdir, planned.name, planned.key)
     log.info("%-10s done     %s in %.1f s", planned.name, planned.key[:12], seconds)
     return ArtifactRef(

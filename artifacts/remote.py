@@ -153,6 +153,13 @@ class RemoteStore:
     def has(self, stage: str, key: str) -> bool:
         return self.fs.exists(self._marker(stage, key))
 
+    def manifest_digest(self, stage: str, key: str) -> str | None:
+        """SHA-256 of the artifact's marker (it names the version and every checksum)."""
+        try:
+            return hashlib.sha256(self.fs.cat_file(self._marker(stage, key))).hexdigest()
+        except FileNotFoundError:
+            return None
+
     def open(self, stage: str, key: str) -> zarr.Group:
         url = f"{self.protocol}://{self.version_path(stage, key)}"
         store = FsspecStore.from_url(url, storage_options=self.storage_options, read_only=True)
@@ -244,7 +251,15 @@ class RemoteStore:
                 return f"altered file {name}"
         return None
 
-    verify = Store.verify  # same walk over records(), verify_one() and evict()
+    def folders(self) -> Iterator[tuple[str, str]]:
+        """Complete artifacts only: a key without a marker may be an upload in flight."""
+        for stage, key, _ in self.records():
+            yield stage, key
+
+    def evict_folder(self, stage: str, key: str) -> None:
+        self.evict(stage, key)
+
+    verify = Store.verify  # same walk over folders(), verify_one(), lineage and evict_folder()
 
     def gc(self, older_than_days: float | None = None) -> list[str]:
         """Remove versions no marker names (lost races, crashed uploads) under complete keys.

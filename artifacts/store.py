@@ -6,15 +6,20 @@ Layout under the store root (never inside the code tree):
     staging/<stage>-<key>-<pid>-<n>/  groups being written; renamed into place when complete
     trash/                            evicted groups, removed right after the rename
 
-A group is complete iff it sits under `artifacts/`: it is written in `staging/`, its MANIFEST is
-written last, and one `rename` moves it into place, so readers never see a partial group. Two
-producers of one key both succeed: the second rename fails on the existing directory and the loser
-discards its copy.
+A group is complete iff it sits under `artifacts/` with a valid MANIFEST: it is written in
+`staging/`, its MANIFEST is written last, and one `rename` moves it into place, so readers never see
+a partial group. Two producers of one key both succeed: the second rename fails on the existing
+directory and the loser discards its copy. A folder there without a valid MANIFEST (a hand deletion,
+a foreign tool) is incomplete: `publish` replaces it, and `verify` and `gc` evict it.
+
+Each group's lineage records the MANIFEST digests of the upstream groups it was computed from, so
+`verify` also evicts what was built from an upstream that is since damaged, evicted or replaced.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import logging
@@ -22,7 +27,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +69,35 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _read_manifest(root: Path) -> dict[str, Any] | None:
+    """The MANIFEST of the group at `root` when it parses and lists files, else None."""
+    try:
+        manifest = json.loads((root / MANIFEST).read_bytes())
+    except (OSError, ValueError):
+        return None
+    valid = isinstance(manifest, dict) and isinstance(manifest.get("files"), dict)
+    return manifest if valid else None
+
+
+def lineage_problems(
+    lineage: dict[str, Any],
+    digest_of: Callable[[str, str], str | None],
+    damaged: set[tuple[str, str]],
+) -> str | None:
+    """Why an artifact's lineage no longer holds: an upstream it names is damaged, gone or not
+    the copy it was computed from (`digest_of(stage, key)`: that upstream's MANIFEST digest)."""
+    for stage, digest in lineage.get("upstream_manifests", {}).items():
+        key = lineage.get("upstream", {}).get(stage, "")
+        if (stage, key) in damaged:
+            return f"upstream {stage} {key[:12]} is damaged"
+        current = digest_of(stage, key)
+        if current is None:
+            return f"upstream {stage} {key[:12]} was evicted"
+        if current != digest:
+            return f"upstream {stage} {key[:12]} was replaced since"
+    return None
+
+
 def _files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and p.name != MANIFEST)
 
@@ -103,6 +137,13 @@ class Store:
     def has(self, stage: str, key: str) -> bool:
         return (self.path(stage, key) / MANIFEST).is_file()
 
+    def manifest_digest(self, stage: str, key: str) -> str | None:
+        """SHA-256 of the artifact's MANIFEST (it names every file's checksum), None if absent."""
+        try:
+            return hashlib.sha256((self.path(stage, key) / MANIFEST).read_bytes()).hexdigest()
+        except (OSError, ValueError):
+            return None
+
     def open(self, stage: str, key: str) -> zarr.Group:
         if not self.has(stage, key):
             raise KeyError(f"no complete artifact {stage}/{key[:12]} in {self.root}")
@@ -119,7 +160,27 @@ class Store:
                 if (path / MANIFEST).is_file():
                     yield name, path.name, path
 
+    def folders(self) -> Iterator[tuple[str, str]]:
+        """(stage, name) of every folder under artifacts/, complete or not."""
+        base = self.root / "artifacts"
+        for stage in sorted(p for p in base.glob("*") if p.is_dir()):
+            for path in sorted(stage.iterdir()):
+                yield stage.name, path.name
+
     # -- writing -------------------------------------------------------------------------------
+    def check_writable(self) -> None:
+        """Raise the OSError a stage would meet writing here (read-only, not a folder, full)."""
+        if self.root.exists() and not self.root.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "the store is not a folder", str(self.root))
+        staging = self.root / "staging"
+        staging.mkdir(parents=True, exist_ok=True)
+        (self.root / "artifacts").mkdir(exist_ok=True)
+        probe = staging / f".probe-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        try:
+            probe.write_bytes(b"\0" * 4096)
+        finally:
+            probe.unlink(missing_ok=True)
+
     @contextlib.contextmanager
     def staging(self, stage: str, key: str) -> Iterator[tuple[Path, zarr.Group]]:
         """A private directory and Zarr group to write into; removed if the block raises."""
@@ -141,6 +202,11 @@ class Store:
         try:
             os.rename(tmp, final)
         except OSError:
+            if _read_manifest(final) is None and final.is_dir():
+                log.warning("%s/%s was incomplete (no valid MANIFEST): replaced", stage, key[:12])
+                self._discard(final)
+                os.rename(tmp, final)
+                return True
             if not self.has(stage, key):
                 raise
             shutil.rmtree(tmp, ignore_errors=True)
@@ -150,8 +216,10 @@ class Store:
 
     def evict(self, stage: str, key: str) -> None:
         """Remove an artifact atomically (rename to trash first) so it recomputes next run."""
-        src = self.path(stage, key)
-        trash = self.root / "trash" / f"{stage}-{key}-{uuid.uuid4().hex[:8]}"
+        self._discard(self.path(stage, key))
+
+    def _discard(self, src: Path) -> None:
+        trash = self.root / "trash" / f"{src.parent.name}-{src.name}-{uuid.uuid4().hex[:8]}"
         trash.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             os.rename(src, trash)
@@ -161,10 +229,9 @@ class Store:
     def verify_one(self, stage: str, key: str) -> str | None:
         """Reason the artifact is damaged, or None when every file matches its checksum."""
         root = self.path(stage, key)
-        try:
-            manifest = json.loads((root / MANIFEST).read_text())["files"]
-        except (OSError, ValueError, KeyError):
-            return "unreadable manifest"
+        if (record := _read_manifest(root)) is None:
+            return "no valid MANIFEST"
+        manifest = record["files"]
         present = {str(p.relative_to(root)) for p in _files(root)}
         if missing := sorted(set(manifest) - present):
             return f"missing file {missing[0]}"
@@ -179,13 +246,39 @@ class Store:
         return None
 
     def verify(self, evict: bool = True) -> list[Problem]:
-        problems = []
-        for stage, key, _ in list(self.records()):
-            if reason := self.verify_one(stage, key):
-                problems.append(Problem(stage, key, reason))
-                if evict:
-                    self.evict(stage, key)
-        return problems
+        """Damaged artifacts (checksums, MANIFEST), then those whose lineage names a damaged,
+        evicted or replaced upstream, repeated until none is left; evicted unless `evict=False`."""
+        problems: dict[tuple[str, str], str] = {}
+        sound = []
+        for stage, name in list(self.folders()):
+            try:
+                reason = self.verify_one(stage, name)
+            except ValueError:
+                reason = "not an artifact folder"
+            if reason:
+                problems[stage, name] = reason
+            else:
+                sound.append((stage, name, self.lineage(stage, name)))
+        changed = True
+        while changed:  # a chain (render <- densepose <- align ...) falls one link per pass
+            changed = False
+            for stage, key, lineage in sound:
+                if (stage, key) not in problems and (
+                    reason := lineage_problems(lineage, self.manifest_digest, set(problems))
+                ):
+                    problems[stage, key] = reason
+                    changed = True
+        found = [Problem(stage, key, reason) for (stage, key), reason in problems.items()]
+        if evict:
+            for p in found:
+                self.evict_folder(p.stage, p.key)
+        return found
+
+    def evict_folder(self, stage: str, name: str) -> None:
+        """Evict by folder name: also removes a folder whose name is no artifact address."""
+        if not stage.isidentifier() or "/" in name or name in {"", ".", ".."}:
+            raise ValueError(f"not an artifact folder: {stage}/{name}")
+        self._discard(self.root / "artifacts" / stage / name)
 
     def gc(self, older_than_days: float | None = None) -> list[str]:
         """Drop staging dirs of dead writers and trash; optionally artifacts unused for N days."""
@@ -196,6 +289,10 @@ class Store:
                 shutil.rmtree(tmp, ignore_errors=True)
                 removed.append(str(tmp.relative_to(self.root)))
         shutil.rmtree(self.root / "trash", ignore_errors=True)
+        for stage, name in list(self.folders()):  # no valid MANIFEST: can never be read or rebuilt
+            if _read_manifest(self.root / "artifacts" / stage / name) is None:
+                self.evict_folder(stage, name)
+                removed.append(f"artifacts/{stage}/{name}")
         if older_than_days is not None:
             cutoff = time.time() - older_than_days * 86400
             for stage, key, path in list(self.records()):

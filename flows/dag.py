@@ -4,6 +4,7 @@ keys before any stage runs, so a fully cached run starts nothing."""
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -18,6 +19,8 @@ from tasks.base import InputError, Param, StageSpec
 
 STAGE_ORDER = ("audio", "motion", "render", "densepose", "align", "animate")
 _EXPLAIN_LIMIT = 64  # earlier artifacts compared when explaining a miss
+
+log = logging.getLogger("music2dance")
 
 
 @cache
@@ -128,6 +131,25 @@ def explain_miss(store: Store, ingredients: Mapping[str, Any]) -> list[str]:
     if best is None:
         return ["never computed in this store"]
     return best or ["earlier copy was evicted or never completed"]
+
+
+def verify_reads(plan: list[PlanEntry], store: Store | Any) -> None:
+    """Check the checksums of every cached artifact this run will read: the final output and each
+    upstream of a stage to compute. A damaged one is evicted and becomes a stage to compute (one
+    log line), which in turn makes its own upstreams read; walking the plan backwards settles
+    that in one pass. Artifacts nobody reads are not hashed, so a fully cached run stays cheap."""
+    consumers: dict[str, list[PlanEntry]] = {e.planned.name: [] for e in plan}
+    for entry in plan:
+        for up in entry.planned.upstream:
+            consumers[up].append(entry)
+    for entry in reversed(plan):
+        name, key = entry.planned.name, entry.planned.key
+        read = not consumers[name] or any(not c.cached for c in consumers[name])
+        if entry.cached and read and (reason := store.verify_one(name, key)):
+            log.warning("%-10s damaged  %s (%s): evicted, recomputing", name, key[:12], reason)
+            store.evict(name, key)
+            entry.cached = False
+            entry.why = [f"damaged copy evicted ({reason})"]
 
 
 def validate_inputs(plan: list[PlanEntry]) -> None:

@@ -12,7 +12,14 @@ from prefect.tasks import Task
 from artifacts.materialize import PlannedStage, materialize
 from artifacts.remote import open_store, store_root
 from artifacts.store import ArtifactRef
-from flows.dag import make_plan, param_rules, report, stage_specs, validate_inputs
+from flows.dag import (
+    make_plan,
+    param_rules,
+    report,
+    stage_specs,
+    validate_inputs,
+    verify_reads,
+)
 from params import resolve_params
 
 GPU_STAGES = {"animate"}
@@ -53,6 +60,7 @@ def dance_video(
     params = resolve_params(param_rules(), overrides or [])
     store_obj = open_store(store)
     plan = make_plan(audio, image, params, store_obj)
+    verify_reads(plan, store_obj)
     validate_inputs(plan)
     refs = run_plan([entry.planned for entry in plan], store_root(store))
     return report(refs, store_obj)

@@ -13,15 +13,19 @@ import logging
 import os
 import shutil
 import sys
+import traceback
 import uuid
 import warnings
 from pathlib import Path
 from typing import Any
 
+from music2dance_cli.errors import describe
 from tasks.base import InputError
 
 # Commands that live beside their feature; each module has `register(subparsers)`.
 COMMAND_MODULES = ("animator", "edge", "evaluate", "serve", "smpl", "stage", "synth")
+# Commands that read or write the artifact store: each also takes --store after its name.
+STORE_COMMANDS = ("run", "demo", "plan", "export", "cache", "stage", "synth", "eval", "serve")
 
 EPILOG = """examples:
   music2dance demo                                   # synthesized music + a public-domain photo
@@ -41,6 +45,15 @@ def _prefect_env() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def _prefect_logs(verbose: bool) -> None:
+    """Prefect's own logs (task failures come with their whole traceback) only with -v: our
+    error line says what failed. Set before Prefect is imported, and on its logger if it is."""
+    level = "INFO" if verbose else "CRITICAL"
+    os.environ["PREFECT_LOGGING_LEVEL"] = level
+    if "prefect" in sys.modules:
+        logging.getLogger("prefect").setLevel(level)
 
 
 def default_store() -> str:
@@ -72,22 +85,45 @@ def _summary(report: dict[str, Any]) -> None:
     _write(f"output: {report['output']}")
 
 
+def check_output(path: str | Path, flag: str = "--out") -> Path:
+    """An output path is a regular file or a new name in a folder we can write: checked before
+    any work so a bad path fails in a second, not after the whole pipeline."""
+    out = Path(path).expanduser().absolute()
+    if out.exists() and not out.is_file():
+        kind = "a folder" if out.is_dir() else "not a regular file"
+        raise InputError(f"{flag} {out} is {kind}: give a file path such as {out / 'dance.mp4'}")
+    folder = next(p for p in out.parents if p.exists())
+    if not folder.is_dir():
+        raise InputError(f"{flag} {out}: {folder} is not a folder (choose another path)")
+    if not os.access(folder, os.W_OK):
+        raise InputError(f"{flag} {out}: cannot write in {folder} (choose another folder)")
+    return out
+
+
 def _copy_atomic(src: Path, dst: Path) -> None:
+    """Copy through a temp file beside `dst`, moved only onto a regular file or a new path; the
+    temp file is removed on any failure (full disk, a device appearing at `dst`)."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex[:8]}.tmp")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
+    try:
+        shutil.copyfile(src, tmp)
+        check_output(dst)
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def run_pipeline(audio: str, image: str, overrides: list[str], store_root: str) -> dict[str, Any]:
     """Plan from keys; start Prefect only when some stage is missing."""
     from artifacts.store import ArtifactRef, Store
-    from flows.dag import make_plan, param_rules, validate_inputs
+    from flows.dag import make_plan, param_rules, validate_inputs, verify_reads
     from params import resolve_params
 
     store = Store(store_root)
     params = resolve_params(param_rules(), overrides)
     plan = make_plan(audio, image, params, store)
+    if all(entry.cached for entry in plan):
+        verify_reads(plan, store)  # the output only: the upstreams of a cached stage are not read
     if all(entry.cached for entry in plan):
         from flows.dag import report
 
@@ -100,14 +136,17 @@ def run_pipeline(audio: str, image: str, overrides: list[str], store_root: str) 
         ]
         return report(refs, store)
     validate_inputs(plan)
+    store.check_writable()
     from flows.dance_video import dance_video
 
     return dance_video(audio=str(audio), image=str(image), overrides=overrides, store=store_root)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    out = check_output(args.out)
+    if args.report:
+        check_output(args.report, "--report")
     report = run_pipeline(args.audio, args.image, args.set, args.store)
-    out = Path(args.out).expanduser()
     _copy_atomic(Path(report["output"]), out)
     report["output"] = str(out.resolve())
     if args.report:
@@ -165,12 +204,13 @@ def cmd_cache(args: argparse.Namespace) -> int:
             mib = store.size_bytes(path) / 2**20
             _write(f"{stage:<10} {key[:12]}  {mib:8.2f} MiB  {lineage.get('created', '?')}")
     elif args.action == "verify":
-        problems = store.verify(evict=not args.no_evict)
-        for p in problems:
-            _write(
-                f"{p.stage:<10} {p.key[:12]}  {p.reason}" + ("" if args.no_evict else " (evicted)")
-            )
-        _write(f"{len(problems)} damaged artifact(s)")
+        problems = store.verify(evict=False)
+        for p in problems:  # listed before evicting: a read-only store still shows the damage
+            _write(f"{p.stage:<10} {p.key[:12]}  {p.reason}")
+        for p in [] if args.no_evict else problems:
+            store.evict_folder(p.stage, p.key)
+        evicted = "" if args.no_evict or not problems else " (evicted)"
+        _write(f"{len(problems)} damaged artifact(s){evicted}")
         return 1 if problems else 0
     else:
         removed = store.gc(older_than_days=args.older_than)
@@ -258,6 +298,10 @@ def build_parser() -> argparse.ArgumentParser:
     cache.set_defaults(func=cmd_cache)
     for module in COMMAND_MODULES:
         importlib.import_module(f"music2dance_cli.{module}").register(sub)
+    for name in STORE_COMMANDS:  # SUPPRESS: given before the command, that value stays
+        sub.choices[name].add_argument(
+            "--store", default=argparse.SUPPRESS, help="artifact store root"
+        )
     return parser
 
 
@@ -268,13 +312,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
     logging.getLogger("music2dance").setLevel(logging.INFO)
-    if args.verbose:
-        os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
+    _prefect_logs(args.verbose)
     try:
         return args.func(args)
-    except InputError as err:
-        sys.stderr.write(f"error: {err}\n")
-        return 2
+    except Exception as err:  # noqa: BLE001 - every failure ends in one line
+        if args.verbose:
+            traceback.print_exc()
+        code, line = describe(err)
+        sys.stderr.write(f"error: {line}\n")
+        return code
 
 
 if __name__ == "__main__":
