@@ -44,8 +44,24 @@ class FaceBox(NamedTuple):
         return (self.bottom - self.top) * (self.right - self.left)
 
 
+def _gray_to_8bit(img: Image.Image) -> Image.Image:
+    """16-bit, 32-bit or float gray as 8-bit 'L', rescaled: PIL's convert() clips them at 255.
+    I;16 spans 0..65535; 'I' and 'F' the smallest of the 8/16/32-bit ranges holding the data
+    ('F' in 0..1 as 0..1)."""
+    values = np.asarray(img, dtype=np.float64)
+    peak = float(values.max(initial=0.0))
+    if img.mode.startswith("I;16"):
+        full = 65535.0
+    elif img.mode == "F" and peak <= 1.0:
+        full = 1.0
+    else:
+        full = next((2.0**bits - 1 for bits in (8, 16, 32) if peak < 2.0**bits), peak)
+    return Image.fromarray(np.clip(np.rint(values * (255.0 / full)), 0, 255).astype(np.uint8))
+
+
 def load_reference(path: Path) -> np.ndarray:
-    """The photo as (H, W, 3) uint8 RGB, EXIF orientation applied, alpha composited on white."""
+    """The photo as (H, W, 3) uint8 RGB, EXIF orientation applied, alpha composited on white;
+    any bit depth and mode (16-bit, gray, palette, CMYK) scaled to 8 bits."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"image {path} not found: pass the path of an existing photo")
@@ -63,6 +79,8 @@ def load_reference(path: Path) -> np.ndarray:
                     f"use a photo at least {MIN_SIDE} px on each side"
                 )
             img = ImageOps.exif_transpose(img)
+            if img.mode.startswith("I") or img.mode == "F":
+                img = _gray_to_8bit(img)
             if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
                 rgba = img.convert("RGBA")
                 img = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
