@@ -99,6 +99,11 @@ def load_audio(
         raise InputError(
             f"{path.name} decodes to no audio samples (corrupt file; re-export it as wav or mp3)"
         )
+    if not np.isfinite(samples).all():
+        raise InputError(
+            f"{path.name} holds NaN or infinite samples (a broken float export; re-export it as "
+            "16-bit wav or mp3)"
+        )
     duration = samples.size / sample_rate
     declared = max(filter(None, (_declared_duration(log), _wav_header_duration(path))), default=0)
     if duration < min(declared, max_seconds) - _TRUNCATION_SLACK_S:
