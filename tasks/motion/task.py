@@ -10,6 +10,8 @@ import numpy as np
 from tasks.base import InputError, Param, StageContext, StageSpec
 from tasks.motion.choreographer import choreograph
 from tasks.motion.edge.params import PARAMS as EDGE_PARAMS
+from tasks.motion.library.graph import library_graph
+from tasks.motion.library.synthesis import Framing, synthesize
 from tasks.motion.skeleton import NUM_JOINTS, forward_kinematics, to_motion151
 
 _CHUNK_FRAMES = 256
@@ -31,6 +33,18 @@ def compute(ctx: StageContext) -> None:
         from tasks.motion.edge.stage import sample_from_artifact
 
         poses, trans = sample_from_artifact(ctx)
+    elif ctx.params["model"] == "library":
+        poses, trans = synthesize(
+            library_graph(ctx.params["library"]),
+            onset=audio["onset"][:],
+            beats=audio["beats"][:],
+            tempo=float(audio.attrs["tempo"]),
+            num_frames=num_frames,
+            fps=fps,
+            seed=ctx.params["seed"],
+            framing=Framing(np.radians(ctx.params["max_turn_deg"]), ctx.params["stay_radius"]),
+            energy=ctx.params["energy"],
+        )
     else:
         poses, trans = choreograph(
             onset=audio["onset"][:],
@@ -68,12 +82,17 @@ SPEC = StageSpec(
     upstream=("audio",),
     raw_inputs=("audio",),  # EDGE's Jukebox features are extracted from the music file itself
     params={
-        "model": Param(str, choices=("choreographer", "edge"), help="motion generator"),
+        "model": Param(str, choices=("library", "choreographer", "edge"), help="motion generator"),
         "seed": Param(int, help="seed of every random choice (moves, sampler noise)"),
-        "energy": Param(float, min=0.0, max=2.0, help="movement amplitude scale"),
+        "energy": Param(float, min=0.0, max=2.0, help="movement amplitude / energy scale"),
         "checkpoint": Param(
             str, nullable=True, path=True, help="EDGE checkpoint.pt or convert-edge folder"
         ),
+        "library": Param(
+            str, nullable=True, path=True, help="motion library (build-library); null: bundled"
+        ),
+        "max_turn_deg": Param(float, min=5.0, max=180.0, help="library: yaw limit from front"),
+        "stay_radius": Param(float, min=0.05, help="library: metres the dancer may drift"),
     }
     | EDGE_PARAMS,
     compute=compute,
