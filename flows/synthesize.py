@@ -88,10 +88,19 @@ def read_manifest(path: str | Path) -> list[ManifestRow]:
     path = Path(path).expanduser()
     if not path.is_file():
         raise InputError(f"manifest not found: {path} (check the path)")
-    if path.suffix.lower() in {".parquet", ".pq"}:
-        frame = pd.read_parquet(path).astype(object).where(lambda f: f.notna(), "")
-    else:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    parquet = path.suffix.lower() in {".parquet", ".pq"}
+    try:
+        if parquet:
+            frame = pd.read_parquet(path).astype(object).where(lambda f: f.notna(), "")
+        else:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except ValueError as err:  # empty, unterminated quote, binary, not Parquet (all ValueErrors)
+        why = (str(err).strip().splitlines() or ["empty"])[0][:160]
+        kind = "Parquet" if parquet else "UTF-8 CSV"
+        raise InputError(
+            f"manifest {path} is not a readable {kind} ({why}): write a {kind} file with "
+            "audio and image columns"
+        ) from None
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     if missing := [c for c in ("audio", "image") if c not in frame.columns]:
         raise InputError(f"manifest {path} lacks column(s) {', '.join(missing)}")
