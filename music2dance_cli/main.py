@@ -23,7 +23,7 @@ from music2dance_cli.errors import describe
 from tasks.base import InputError
 
 # Commands that live beside their feature; each module has `register(subparsers)`.
-COMMAND_MODULES = ("animator", "edge", "evaluate", "serve", "smpl", "stage", "synth")
+COMMAND_MODULES = ("animator", "edge", "evaluate", "library", "serve", "smpl", "stage", "synth")
 # Commands that read or write the artifact store: each also takes --store after its name.
 STORE_COMMANDS = ("run", "demo", "plan", "export", "cache", "stage", "synth", "eval", "serve")
 

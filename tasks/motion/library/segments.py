@@ -17,7 +17,8 @@ from tasks.motion.metrics import motion_beats
 from tasks.motion.skeleton import forward_kinematics
 
 FPS = 30  # library clips are always 30 fps
-MIN_FRAMES, MAX_FRAMES = 6, 40  # kinematic beat intervals kept as segments (0.2 .. 1.33 s)
+MIN_FRAMES, MAX_FRAMES = 6, 60  # kinematic beat intervals kept as segments (0.2 .. 2 s)
+MIN_ENERGY = 0.15  # m/s mean joint speed: slower segments are standing about, not dancing
 STEP_LIFT = 0.05  # m: an ankle this far above its clip's lowest height means the segment steps
 _ANKLES = (7, 8)
 
@@ -64,8 +65,8 @@ def rotate_z(vectors: np.ndarray, angle: np.ndarray | float) -> np.ndarray:
     return out
 
 
-def _clip_segments(joints: np.ndarray, offset: int) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end frames (global) of the usable kinematic beat intervals of one clip."""
+def _clip_intervals(joints: np.ndarray, offset: int) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end frames (global) of one clip's kinematic beat intervals of usable length."""
     beats = motion_beats(joints)
     starts, ends = beats[:-1], beats[1:]
     keep = (ends - starts >= MIN_FRAMES) & (ends - starts <= MAX_FRAMES)
@@ -88,7 +89,7 @@ def cut_segments(clips: Sequence) -> Segments:
         yaw.append(np.unwrap(root_yaw(Rotation.from_rotvec(poses[:, 0]))))
         ankles = clip_joints[:, _ANKLES, 2]
         lifted.append((ankles - ankles.min(axis=0) >= STEP_LIFT).any(axis=1))
-        s, e = _clip_segments(clip_joints, offset)
+        s, e = _clip_intervals(clip_joints, offset)
         starts.append(s)
         ends.append(e)
         style.append(np.full(len(s), styles.index(clip.style)))
@@ -96,12 +97,15 @@ def cut_segments(clips: Sequence) -> Segments:
     start, end = np.concatenate(starts), np.concatenate(ends)
     all_trans, all_yaw = np.concatenate(trans), np.concatenate(yaw)
     all_joints = np.concatenate(joints)
-    successor = np.full(len(start), -1)
-    follows = np.nonzero(end[:-1] == start[1:])[0]
-    successor[follows] = follows + 1
     speed = np.linalg.norm(np.diff(all_joints, axis=0), axis=-1).mean(axis=1) * FPS
     cumulative = np.concatenate([[0.0], np.cumsum(speed)])
     energy = (cumulative[end] - cumulative[start]) / (end - start)
+    dancing = energy >= MIN_ENERGY
+    start, end, energy = start[dancing], end[dancing], energy[dancing]
+    style = np.concatenate(style)[dancing]
+    successor = np.full(len(start), -1)
+    follows = np.nonzero(end[:-1] == start[1:])[0]
+    successor[follows] = follows + 1
     lift = np.concatenate([[0], np.cumsum(np.concatenate(lifted))])
     steps = lift[end + 1] - lift[start] > 0
     turn = np.array(
@@ -119,7 +123,7 @@ def cut_segments(clips: Sequence) -> Segments:
         start=start,
         end=end,
         successor=successor,
-        style=np.concatenate(style),
+        style=style,
         energy=energy,
         steps=steps,
         turn=turn,

@@ -1,7 +1,7 @@
 """Dance from a motion graph: a beat-matched path of library segments, warped onto the music.
 
 Recipe (after Kim et al. 2003 and ChoreoMaster, Chen et al. 2021):
-1. Pulses: the music's beat grid with half beats inserted; every segment spans 1, 2 or 4 pulses,
+1. Pulses: the music's beat grid with half beats inserted; every segment spans 1 to 8 pulses,
    so its kinematic beats land on music (half) beats, time-warped by at most +-`MAX_WARP`.
 2. Path: from segment to segment along graph edges, greedily by cost: transition mismatch, warp,
    motion energy against the music's loudness (smoothed over sections), style changes, stepping
@@ -29,10 +29,10 @@ from tasks.motion.library.graph import MotionGraph
 from tasks.motion.library.segments import FPS, root_yaw, rotate_z
 
 MAX_WARP = 0.2  # a segment plays at most 20% faster or slower than captured
-PULSES_PER_SEGMENT = (1, 2, 4)  # half beats a segment may span
+PULSES_PER_SEGMENT = (1, 2, 3, 4, 6, 8)  # half beats a segment may span
 BLEND = 8  # frames (~0.25 s) over which a jump's pose difference fades out
 SECTION_BEATS = 2.0  # gaussian sigma, in beats, of the loudness the motion energy follows
-RECENT = 8  # segments that count as recently used
+RECENT = 24  # segments that count as recently used
 SOFT_START = 0.75  # fraction of a framing limit below which motion is left untouched
 
 # Path cost weights; each term is ~1 at a clearly unwanted value.
@@ -43,7 +43,8 @@ _W_STYLE = 1.5
 _W_STEPS = 0.6
 _W_TURN = 0.6
 _W_DRIFT = 1.0
-_W_RECENT = 2.0
+_W_RECENT = 4.0
+_W_OFFBEAT = 0.3  # a segment ending on a half beat rather than a beat
 _NOISE = 0.4
 
 
@@ -120,7 +121,8 @@ def _plan(
         cost = cost + _W_DRIFT * (np.linalg.norm(after, axis=1) / framing.stay_radius) ** 2
         cost = cost + _NOISE * rng.random(len(cands))
         warp = (pulses[pulse + spans][None] - pulses[pulse]) / duration[cands][:, None]
-        total = cost[:, None] + _W_WARP * np.abs(np.log(warp))
+        offbeat = _W_OFFBEAT * ((pulse + spans) % 2 != first % 2)
+        total = cost[:, None] + _W_WARP * np.abs(np.log(warp)) + offbeat[None]
         allowed = (cands != current)[:, None] & (np.abs(warp - 1.0) <= MAX_WARP + 1e-9)
         if strict:
             turn = seg.turn[cands]
