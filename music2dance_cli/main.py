@@ -63,7 +63,13 @@ def default_store() -> str:
 def _add_run_args(p: argparse.ArgumentParser, with_inputs: bool = True) -> None:
     if with_inputs:
         p.add_argument("--audio", required=True, help="music file (wav, mp3, flac, ogg, m4a ...)")
-        p.add_argument("--image", required=True, help="photo of one person, face visible")
+        p.add_argument(
+            "--image",
+            required=True,
+            help="photo of a person, face visible; the output video is render.aspect (square or "
+            "portrait 9:16) with align.resolution px on the long side; several people: "
+            "align.person",
+        )
     p.add_argument(
         "--set",
         action="append",

@@ -126,8 +126,8 @@ def _detections(image: np.ndarray) -> list[tuple[FaceBox, float]]:
     return sorted(found, key=lambda item: -item[1])
 
 
-def detect_face(image: np.ndarray, name: str = "the image") -> FaceBox:
-    """The largest confident face in an (H, W, 3) uint8 photo, in its pixels.
+def detect_faces(image: np.ndarray, name: str = "the image") -> list[FaceBox]:
+    """The confident faces in an (H, W, 3) uint8 photo, in its pixels, from left to right.
 
     Detections scoring below WEAK_SCORE are ignored when a stronger one exists: on the astronaut
     photo the mission patch scores 0.03-0.15 (and can be larger than the face), the face 1.2-1.7.
@@ -141,16 +141,65 @@ def detect_face(image: np.ndarray, name: str = "the image") -> FaceBox:
             f"and at least ~{min_face} px tall"
         )
     faces = [box for box, score in found if score >= WEAK_SCORE] or [found[0][0]]
-    if len(faces) > 1:
-        log.warning("%d faces found in %s: using the largest", len(faces), name)
-    best = max(faces, key=lambda box: box.area)  # the first (most confident) of equal areas
     height, width = image.shape[:2]
-    top, right, bottom, left = (round(v / scale) for v in best)
-    return FaceBox(
-        top=max(top, 0), right=min(right, width), bottom=min(bottom, height), left=max(left, 0)
-    )
+    boxes = [
+        FaceBox(
+            top=max(round(top / scale), 0),
+            right=min(round(right / scale), width),
+            bottom=min(round(bottom / scale), height),
+            left=max(round(left / scale), 0),
+        )
+        for top, right, bottom, left in faces
+    ]
+    return sorted(boxes, key=lambda box: box.left + box.right)
+
+
+def main_person(faces: list[FaceBox], width: int) -> int:
+    """Index of the largest, most central face: its area, discounted by up to half towards the
+    photo's side edges, is the largest."""
+
+    def weight(box: FaceBox) -> float:
+        off_centre = abs((box.left + box.right) / 2 - width / 2) / (width / 2)
+        return box.area * (1.0 - 0.5 * min(off_centre, 1.0))
+
+    return max(range(len(faces)), key=lambda i: weight(faces[i]))
+
+
+def choose_person(faces: list[FaceBox], width: int, name: str, person: int) -> int:
+    """Index into faces (left to right) of the person to animate in a photo `width` px wide.
+
+    person 0 takes the largest, most central face and, when there are several, says so in one
+    warning line; person N >= 1 takes the N-th face from the left.
+    """
+    if person > len(faces):
+        raise InputError(
+            f"align.person={person} but {name} shows {len(faces)} face(s): "
+            f"pick 1..{len(faces)} (counted from the left) or 0 for the largest, most central"
+        )
+    if person:
+        return person - 1
+    chosen = main_person(faces, width)
+    if len(faces) > 1:
+        box = faces[chosen]
+        log.warning(
+            "%d people in %s: animating the largest, most central one (#%d from the left, face "
+            "at x=%d..%d px); pick another with --set align.person=N (1..%d, from the left)",
+            len(faces),
+            name,
+            chosen + 1,
+            box.left,
+            box.right,
+            len(faces),
+        )
+    return chosen
+
+
+def detect_face(image: np.ndarray, name: str = "the image", person: int = 0) -> FaceBox:
+    """The face of the person to animate in an (H, W, 3) uint8 photo (see choose_person)."""
+    faces = detect_faces(image, name)
+    return faces[choose_person(faces, image.shape[1], name, person)]
 
 
 def validate_reference(path: Path) -> FaceBox:
     """Preflight for the flow: the photo loads and shows a face (about 0.1-0.5 s)."""
-    return detect_face(load_reference(path), name=str(path))
+    return detect_faces(load_reference(path), name=str(path))[0]

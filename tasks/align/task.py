@@ -1,17 +1,16 @@
-"""Align stage: warp the driving video by one similarity transform onto the reference photo."""
+"""Align stage: place the photo on the output canvas (canvas.py decides its size) and warp the
+driving video by one similarity transform onto the photo's head."""
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
-from tasks.align.face import detect_face, load_reference
+from tasks.align.canvas import canvas_size, place_photo, placement
+from tasks.align.face import choose_person, detect_faces, load_reference
 from tasks.align.transform import (
     BACKGROUND_RGB,
     fit_transform,
     head_boxes,
-    output_size,
-    scale_box,
     transform_points,
     warp_frames,
 )
@@ -28,16 +27,23 @@ def _driving_head_boxes(parts) -> np.ndarray:
 
 
 def compute(ctx: StageContext) -> None:
-    """Write parts (T,h,w), rgb (T,h,w,3), joints2d (T,24,2), reference (h,w,3) and attrs."""
+    """Write parts (T,h,w), rgb (T,h,w,3), joints2d (T,24,2), reference (h,w,3) and attrs;
+    photo_box: where the real photo lies in reference; other_faces: people not animated."""
     if ctx.image_path is None:
         raise InputError("no reference photo given (pass --image PATH)")
     photo = load_reference(ctx.image_path)
-    face = detect_face(photo, name=str(ctx.image_path))
-    size = output_size(photo.shape[:2], ctx.params["resolution"])
-    face_out = scale_box(face, photo.shape[:2], size)
-
+    name = str(ctx.image_path)
+    faces = detect_faces(photo, name=name)
+    chosen = choose_person(faces, photo.shape[1], name, ctx.params["person"])
+    face = faces[chosen]
     densepose = ctx.upstream["densepose"]
     source_parts, source_rgb = densepose["parts"], densepose["rgb"]
+    size = canvas_size(ctx.params["resolution"], source_parts.shape[1:])
+    where = placement(photo.shape[:2], size, face)
+    face_out = where.face(face)
+    others = [where.face(box) for i, box in enumerate(faces) if i != chosen]
+    others = [box for box in others if box.right > 0 and box.left < size[1]]
+
     matrix = fit_transform(_driving_head_boxes(source_parts), face_out, ctx.params["head_to_face"])
     ctx.log.info("align: scale %.3f, shift (%.1f, %.1f)", matrix[0, 0], *matrix[:, 2])
 
@@ -62,12 +68,14 @@ def compute(ctx: StageContext) -> None:
     )
     joints2d[:] = transform_points(source_joints.astype(np.float32), matrix)
     reference = ctx.out.create_array("reference", shape=(height, width, 3), dtype="uint8")
-    reference[:] = cv2.resize(photo, (width, height), interpolation=cv2.INTER_AREA)
+    reference[:] = place_photo(photo, where, size)
     ctx.out.attrs.update(
         {
             "transform": matrix.tolist(),
             "face_box_reference": list(face),
             "face_box": list(face_out),
+            "photo_box": list(where.box),
+            "other_faces": [list(box) for box in others],
             "size": [height, width],
             "fps": densepose.attrs.get("fps", 30),
             "num_frames": num_frames,
@@ -78,15 +86,20 @@ def compute(ctx: StageContext) -> None:
 
 SPEC = StageSpec(
     name="align",
-    version=1,
+    version=2,
     upstream=("densepose", "render"),
     raw_inputs=("image",),
     params={
-        "resolution": Param(int, min=64, max=2048, help="long side of the output, pixels"),
+        "resolution": Param(
+            int, min=64, max=2048, help="long side of the output, pixels (aspect: render.aspect)"
+        ),
         "head_to_face": Param(
             float, min=1.0, max=3.0, help="head height (parts 23, 24) / face box height"
         ),
         "model": Param(str, choices=("face_recognition",), help="face detector"),
+        "person": Param(
+            int, min=0, max=64, help="0: largest, most central person; N: N-th from the left"
+        ),
     },
     compute=compute,
 )

@@ -25,30 +25,6 @@ CROWN_ABOVE_BOX = 0.7  # crown height above the face box top, in face box height
 BACKGROUND_RGB = (68, 1, 84)  # viridis(0), MagicAnimate's DensePose background
 
 
-def output_size(image_hw: tuple[int, int], resolution: int) -> tuple[int, int]:
-    """(h, w) with the photo's aspect, max(h, w) ~= resolution, both multiples of 8."""
-    height, width = image_hw
-    long_side = _multiple_of_8(resolution)
-    short = _multiple_of_8(min(height, width) / max(height, width) * long_side)
-    return (long_side, short) if height >= width else (short, long_side)
-
-
-def _multiple_of_8(value: float) -> int:
-    """The nearest multiple of 8 (halves up), at least 8: H.264 and the VAE want such sizes."""
-    return max(8, int(value / 8 + 0.5) * 8)
-
-
-def scale_box(box: FaceBox, image_hw: tuple[int, int], size: tuple[int, int]) -> FaceBox:
-    """The face box of an (H, W) photo in pixels of the same photo resized to size (h, w)."""
-    sy, sx = size[0] / image_hw[0], size[1] / image_hw[1]
-    return FaceBox(
-        top=round(box.top * sy),
-        right=round(box.right * sx),
-        bottom=round(box.bottom * sy),
-        left=round(box.left * sx),
-    )
-
-
 def head_boxes(parts: np.ndarray) -> np.ndarray:
     """(N, 4) float64 head bounds [top, right, bottom, left] per frame of (N, H, W) part maps,
     as continuous pixel edges (right/bottom exclusive); NaN rows where no head pixel is visible."""

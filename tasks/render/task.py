@@ -139,7 +139,9 @@ SPEC = StageSpec(
             help="DensePose UV_Processed.mat; null: parts from SMPL weights",
         ),
         "resolution": Param(int, min=64, max=2048, help="long side of the frames, pixels"),
-        "aspect": Param(str, choices=("square", "portrait"), help="square or portrait 9:16"),
+        "aspect": Param(
+            str, choices=("square", "portrait"), help="square or portrait 9:16 (the output's too)"
+        ),
         "margin": Param(float, min=0.0, max=1.0, help="padding around the body, fraction"),
         "camera": Param(str, choices=("fixed", "follow"), help="fixed framing or follow root"),
         "preview": Param(bool, help="also write a shaded RGB preview"),

@@ -8,7 +8,13 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from tasks.align.face import FaceBox, detect_face, load_reference, validate_reference
+from tasks.align.face import (
+    FaceBox,
+    detect_face,
+    load_reference,
+    main_person,
+    validate_reference,
+)
 from tasks.base import InputError
 
 # face_recognition's HOG box of the astronaut's face (brows to chin), (top, right, bottom, left)
@@ -43,15 +49,38 @@ def test_large_photo_is_detected_on_a_downscaled_copy(astronaut):
     assert 0.85 < box.height / expected.height < 1.15
 
 
-def test_largest_of_two_faces_wins_with_a_warning(astronaut, caplog):
+@pytest.fixture(scope="module")
+def two_people(astronaut) -> np.ndarray:
+    """The astronaut's head at 1.5x on the left and at 1x on the right of a grey canvas."""
     crop = astronaut[40:260, 120:320]  # the face is ~87 px tall in this crop
     canvas = np.full((480, 720, 3), 200, np.uint8)
     canvas[10:340, 10:310] = cv2.resize(crop, (300, 330), interpolation=cv2.INTER_CUBIC)
     canvas[60:280, 400:600] = crop
+    return canvas
+
+
+def test_largest_of_two_faces_wins_with_one_warning_naming_the_choice(two_people, caplog):
     with caplog.at_level(logging.WARNING):
-        box = detect_face(canvas)
+        box = detect_face(two_people, "two.png")
     assert box.right < 310 and box.height > 110  # the 1.5x copy on the left
-    assert "2 faces" in caplog.text
+    (record,) = caplog.records
+    assert record.getMessage().startswith("2 people in two.png: animating the largest, most ")
+    assert "#1 from the left" in record.getMessage() and "align.person=N" in record.getMessage()
+
+
+def test_person_index_picks_another_face_from_the_left(two_people, caplog):
+    with caplog.at_level(logging.WARNING):
+        right = detect_face(two_people, person=2)
+    assert right.left > 400 and not caplog.records  # a chosen person needs no warning
+    assert detect_face(two_people, person=1).right < 310
+    with pytest.raises(InputError, match=r"align.person=3 but .* shows 2 face\(s\): pick 1..2"):
+        detect_face(two_people, person=3)
+
+
+def test_a_central_face_beats_a_slightly_larger_one_at_the_edge():
+    edge, centre = FaceBox(0, 110, 100, 0), FaceBox(0, 545, 95, 455)
+    assert main_person([edge, centre], width=1000) == 1
+    assert main_person([FaceBox(0, 300, 300, 0), centre], width=1000) == 0  # far larger wins
 
 
 def test_no_face_is_an_input_error():

@@ -10,7 +10,7 @@ from tasks.align.task import SPEC
 from tasks.base import InputError, StageContext
 from tasks.densepose.colors import colorize
 
-PARAMS = {"resolution": 128, "head_to_face": 1.7, "model": "face_recognition"}
+PARAMS = {"resolution": 128, "head_to_face": 1.7, "model": "face_recognition", "person": 0}
 FRAMES = 11
 
 
@@ -18,9 +18,10 @@ def _group() -> zarr.Group:
     return zarr.open_group(zarr.storage.MemoryStore(), mode="w")
 
 
-def _upstream() -> dict[str, zarr.Group]:
-    """A 11-frame 96x64 driving video: a 12x10 px head (23/24) over a torso, stepping right."""
-    parts = np.zeros((FRAMES, 96, 64), np.uint8)
+def _upstream(size=(96, 64)) -> dict[str, zarr.Group]:
+    """A 11-frame driving video (96x64 unless given): a 12x10 px head (23/24) over a torso,
+    stepping right."""
+    parts = np.zeros((FRAMES, *size), np.uint8)
     for i in range(FRAMES):
         parts[i, 20:32, 20 + i : 25 + i] = 23
         parts[i, 20:32, 25 + i : 30 + i] = 24
@@ -28,21 +29,21 @@ def _upstream() -> dict[str, zarr.Group]:
     joints = np.zeros((FRAMES, 24, 2), np.float32)
     joints[:, 15] = np.stack([25.0 + np.arange(FRAMES), np.full(FRAMES, 26.0)], axis=1)
     densepose, render = _group(), _group()
-    densepose.create_array("parts", data=parts, chunks=(8, 96, 64))
-    densepose.create_array("rgb", data=colorize(parts), chunks=(8, 96, 64, 3))
+    densepose.create_array("parts", data=parts, chunks=(8, *size))
+    densepose.create_array("rgb", data=colorize(parts), chunks=(8, *size, 3))
     densepose.attrs["fps"] = 30
     render.create_array("joints2d", data=joints)
     return {"densepose": densepose, "render": render}
 
 
-def _run(tmp_path, image, **overrides) -> zarr.Group:
+def _run(tmp_path, image, driving=(96, 64), **overrides) -> zarr.Group:
     params = {name: SPEC.params[name].check(name, value) for name, value in PARAMS.items()}
     params.update(overrides)
     path = tmp_path / "photo.png"
     Image.fromarray(image).save(path)
     out = _group()
     ctx = StageContext(
-        params=params, upstream=_upstream(), out=out, workdir=tmp_path, image_path=path
+        params=params, upstream=_upstream(driving), out=out, workdir=tmp_path, image_path=path
     )
     SPEC.compute(ctx)
     return out
@@ -51,7 +52,7 @@ def _run(tmp_path, image, **overrides) -> zarr.Group:
 def test_writes_contract_arrays_and_puts_the_head_on_the_face(tmp_path):
     photo = np.pad(data.astronaut(), ((0, 0), (0, 256), (0, 0)))  # 512 x 768: landscape
     out = _run(tmp_path, photo)
-    h, w = 88, 128  # 512/768 * 128 = 85.3 -> 88
+    h, w = 128, 88  # the driving video's aspect: 64/96 * 128 = 85.3 -> 88
     assert out["parts"].shape == (FRAMES, h, w) and out["parts"].chunks == (8, h, w)
     assert out["rgb"].shape == (FRAMES, h, w, 3) and out["rgb"].chunks == (8, h, w, 3)
     assert out["reference"].shape == (h, w, 3) and out["joints2d"].shape == (FRAMES, 24, 2)
@@ -59,7 +60,9 @@ def test_writes_contract_arrays_and_puts_the_head_on_the_face(tmp_path):
     assert attrs["size"] == [h, w] and attrs["fps"] == 30
     top, right, bottom, left = attrs["face_box"]
     assert np.allclose(attrs["face_box_reference"], [83, 266, 170, 179], atol=4)
-    assert abs(right - 266 / 6) <= 2 and abs(bottom - 170 * 88 / 512) <= 2
+    # the photo fills the height (scale 1/4), cropped at the sides around the face
+    assert abs((left + right) / 2 - w / 2) <= 12 and abs(bottom - 170 / 4) <= 1
+    assert attrs["photo_box"] == [0, w, h, 0] and attrs["other_faces"] == []
     parts = out["parts"][:]
     assert parts.max() <= 24 and set(np.unique(parts)) <= {0, 2, 23, 24}
     # Frame 5 is the median head position: its head is centred on the face box horizontally
@@ -78,3 +81,21 @@ def test_writes_contract_arrays_and_puts_the_head_on_the_face(tmp_path):
 def test_photo_without_face_is_refused(tmp_path):
     with pytest.raises(InputError, match="no face"):
         _run(tmp_path, np.full((128, 128, 3), 90, np.uint8))
+
+
+def test_portrait_driving_gives_a_9_16_output_with_the_photo_unsquashed(tmp_path):
+    out = _run(tmp_path, data.astronaut(), driving=(96, 54))  # render.aspect=portrait's frame
+    h, w = out.attrs["size"]
+    assert (h, w) == (128, 72) and abs(w / h - 9 / 16) < 1e-9
+    assert out["reference"].shape == (128, 72, 3) and out["parts"].shape[1:] == (128, 72)
+    top, right, bottom, left = out.attrs["face_box"]
+    t, r, b, lf = out.attrs["face_box_reference"]
+    assert abs((right - left) / (bottom - top) - (r - lf) / (b - t)) < 0.05  # same face shape
+    assert abs((bottom - top) - (b - t) / 4) <= 1  # 512 -> 128 rows: scale 1/4
+    assert out.attrs["photo_box"] == [0, 72, 128, 0]  # the sides were cropped, none filled
+
+
+def test_narrow_photo_on_a_square_output_marks_the_sides_to_fill(tmp_path):
+    out = _run(tmp_path, data.astronaut()[:, 128:384], driving=(64, 64))
+    top, right, bottom, left = out.attrs["photo_box"]
+    assert (top, bottom) == (0, 128) and right - left == 64 and out.attrs["size"] == [128, 128]

@@ -9,7 +9,6 @@ from tasks.align.transform import (
     BACKGROUND_RGB,
     fit_transform,
     head_boxes,
-    output_size,
     reference_head,
     transform_points,
     warp_frames,
@@ -82,11 +81,3 @@ def test_warp_is_nearest_neighbour_and_points_follow():
     assert tuple(warped_rgb[0, -1, -1]) == BACKGROUND_RGB
     colours = {tuple(c) for c in rgb.reshape(-1, 3)} | {BACKGROUND_RGB}
     assert {tuple(c) for c in warped_rgb.reshape(-1, 3)} <= colours
-
-
-@pytest.mark.parametrize(
-    ("image_hw", "resolution", "expected"),
-    [((512, 512), 512, (512, 512)), ((1200, 900), 512, (512, 384)), ((300, 1000), 100, (32, 104))],
-)
-def test_output_size_keeps_aspect_in_multiples_of_8(image_hw, resolution, expected):
-    assert output_size(image_hw, resolution) == expected

@@ -1,0 +1,74 @@
+"""The output canvas and where the photo lies on it.
+
+The output size is decided here, once: the long side is `align.resolution` and the aspect is the
+driving video's (`render.aspect`: square, or portrait 9:16). The photo is scaled, never squashed,
+so its height fills the canvas: its top and bottom cut lines stay the frame's (a half-body photo
+never shows empty space where its legs would be). A photo wider than the canvas is cropped at
+the sides around the chosen face; a narrower one is placed around the face and the sides outside
+it are marked, for the animator to fill like the photo's background (edge pixels until then).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import cv2
+import numpy as np
+
+from tasks.align.face import FaceBox
+
+
+class Placement(NamedTuple):
+    """photo px -> canvas px: x' = scale * x + shift_x, y' = scale * y; box = where the photo
+    lies on the canvas (top, right, bottom, left), continuous pixel edges."""
+
+    scale: float
+    shift_x: float
+    box: tuple[int, int, int, int]
+
+    def face(self, face: FaceBox) -> FaceBox:
+        top, right, bottom, left = (
+            round(face.top * self.scale),
+            round(face.right * self.scale + self.shift_x),
+            round(face.bottom * self.scale),
+            round(face.left * self.scale + self.shift_x),
+        )
+        return FaceBox(top=top, right=right, bottom=bottom, left=left)
+
+
+def multiple_of_8(value: float) -> int:
+    """The nearest multiple of 8 (halves up), at least 8: H.264 and the VAE want such sizes."""
+    return max(8, int(value / 8 + 0.5) * 8)
+
+
+def canvas_size(resolution: int, frame_hw: tuple[int, int]) -> tuple[int, int]:
+    """(h, w) with the driving frame's (h, w) aspect, long side ~= resolution, multiples of 8."""
+    height, width = frame_hw
+    long_side = multiple_of_8(resolution)
+    short = multiple_of_8(min(height, width) / max(height, width) * long_side)
+    return (long_side, short) if height >= width else (short, long_side)
+
+
+def placement(photo_hw: tuple[int, int], canvas_hw: tuple[int, int], face: FaceBox) -> Placement:
+    """Scale the photo to the canvas height; shift it so the face is as central as the photo's
+    edges allow (cropped sides) or as its width allows (filled sides)."""
+    height, width = canvas_hw
+    scale = height / photo_hw[0]
+    scaled_width = photo_hw[1] * scale
+    face_x = (face.left + face.right) / 2 * scale
+    low, high = sorted((0.0, width - scaled_width))
+    shift = round(float(np.clip(width / 2 - face_x, low, high)))
+    left, right = max(shift, 0), min(round(shift + scaled_width), width)
+    return Placement(scale=scale, shift_x=shift, box=(0, right, height, left))
+
+
+def place_photo(photo: np.ndarray, where: Placement, canvas_hw: tuple[int, int]) -> np.ndarray:
+    """(h, w, 3) uint8 canvas: the photo resized (area filter) and shifted, edge pixels
+    repeated outside it."""
+    height, width = canvas_hw
+    scaled_width = max(1, round(photo.shape[1] * where.scale))
+    scaled = cv2.resize(photo, (scaled_width, height), interpolation=cv2.INTER_AREA)
+    matrix = np.float32([[1, 0, where.shift_x], [0, 1, 0]])
+    return cv2.warpAffine(
+        scaled, matrix, (width, height), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE
+    )
