@@ -40,7 +40,14 @@ def cutout_frames(ctx: StageContext) -> Iterator[np.ndarray]:
     align = ctx.upstream["align"]
     parts, joints = align["parts"], align["joints2d"]
     animator = CutoutAnimator(fit_shape=ctx.params["fit_shape"], mesh_step=ctx.params["mesh_step"])
-    animator.prepare(align["reference"][:], tuple(align.attrs["face_box"]), parts[0], joints[0])
+    animator.prepare(
+        align["reference"][:],
+        tuple(align.attrs["face_box"]),
+        parts[0],
+        joints[0],
+        photo_box=align.attrs.get("photo_box"),
+        other_faces=align.attrs.get("other_faces", []),
+    )
     for start in range(0, parts.shape[0], CHUNK):
         yield animator.render(parts[start : start + CHUNK], joints[start : start + CHUNK])
 

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from numba import njit
 
-from tasks.animate.cutout.background import clean_plate, torso_underlay
+from tasks.animate.cutout.background import clean_plate, outside_photo, torso_underlay
 from tasks.animate.cutout.bones import (
     NUM_BONES,
     TORSO,
@@ -98,18 +98,34 @@ class CutoutAnimator:
             )
 
     def prepare(
-        self, reference: np.ndarray, face_box: tuple, parts: np.ndarray, joints2d: np.ndarray
+        self,
+        reference: np.ndarray,
+        face_box: tuple,
+        parts: np.ndarray,
+        joints2d: np.ndarray,
+        *,
+        photo_box: tuple | None = None,
+        other_faces: list = (),
     ) -> None:
         """Cut out the person of reference (h, w, 3) uint8 and bind it to its bones.
 
         face_box (top, right, bottom, left) pixels; parts (h, w) uint8 and joints2d (24, 2) are
-        the first aligned driving frame, which overlays the photo's body.
+        the first aligned driving frame, which overlays the photo's body. photo_box: where the
+        real photo lies in reference (the rest is filled like its background; None: all of it);
+        other_faces: face boxes of people who stay in the background.
         """
         face_box = tuple(int(round(v)) for v in face_box)
         self.check_inputs(reference, face_box, parts, joints2d)
         height, width = reference.shape[:2]
         # 2. mask and skeleton
-        self.body = read_reference(reference, face_box, parts, np.asarray(joints2d, np.float64))
+        self.body = read_reference(
+            reference,
+            face_box,
+            parts,
+            np.asarray(joints2d, np.float64),
+            photo_box=photo_box,
+            other_faces=other_faces,
+        )
         # 3. bone label per person pixel, -1 elsewhere
         rows, cols = np.nonzero(self.body.mask > DOMAIN)
         points = np.stack([cols, rows], axis=1).astype(np.float32)
@@ -125,7 +141,9 @@ class CutoutAnimator:
         self.mesh = build_mesh(self.owners, self.body.joints, face_box, step)
         # 5. background and the RGBA cutouts: the photo, and the torso's with arms inpainted away
         grow = max(3, round(self.background_grow * max(height, width)))
-        self.background = clean_plate(reference, self.body.mask, grow)
+        self.background = clean_plate(
+            reference, self.body.mask, grow, outside_photo(reference.shape[:2], photo_box)
+        )
         alpha = np.clip(self.body.mask * 255.0 + 0.5, 0, 255).astype(np.uint8)
         cutout = np.concatenate([reference, alpha[..., None]], axis=2)
         alpha[fill] = 255

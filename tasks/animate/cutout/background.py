@@ -19,6 +19,16 @@ def plate_hole(mask: np.ndarray, grow: int, extra: np.ndarray | None = None) -> 
     return hole | extra if extra is not None else hole
 
 
+def outside_photo(shape: tuple[int, int], photo_box: tuple | None) -> np.ndarray | None:
+    """(h, w) bool canvas pixels outside photo_box (top, right, bottom, left); None if none."""
+    if photo_box is None:
+        return None
+    top, right, bottom, left = photo_box
+    outside = np.ones(shape, dtype=bool)
+    outside[top:bottom, left:right] = False
+    return outside if outside.any() else None
+
+
 def clean_plate(
     image: np.ndarray, mask: np.ndarray, grow: int, extra: np.ndarray | None = None
 ) -> np.ndarray:

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 from skimage.transform import SimilarityTransform
 
+from tasks.animate.cutout.background import outside_photo
 from tasks.animate.cutout.matte import disc, grabcut_matte, grabcut_seeds
 from tasks.base import InputError
 from tasks.motion.skeleton import PARENTS
@@ -174,10 +175,9 @@ def read_reference(
         near = cv2.dilate((driving_parts > 0).astype(np.uint8), disc(face))
         source, landmarks = "grabcut", None
         seeds = grabcut_seeds(None, None, face_box, other_faces, prior=near)
-    top, right, bottom, left = photo_box
-    outside = np.ones(seeds.shape, dtype=bool)
-    outside[top:bottom, left:right] = False
-    seeds[outside] = cv2.GC_BGD  # the synthesized border never holds the person
+    outside = outside_photo(seeds.shape, photo_box)
+    if outside is not None:
+        seeds[outside] = cv2.GC_BGD  # the synthesized border never holds the person
     mask = grabcut_matte(image, seeds, face_box)
     f_top, f_right, f_bottom, f_left = (int(round(v)) for v in face_box)
     if mask[(f_top + f_bottom) // 2, (f_left + f_right) // 2] < 0.5 or mask.mean() < 1e-3:
