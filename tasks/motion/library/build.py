@@ -46,7 +46,7 @@ def read_clip_motion(path: Path, asf: Path | None, amc_fps: float) -> tuple[np.n
         data = read_motion_file(path)
         if missing := [k for k in AIST_KEYS if k not in data]:
             raise InputError(f"{path}: not an AIST++ motion (missing {missing})")
-        return place_on_stage(*aist_to_edge(data))
+        return place_on_stage(*aist_to_edge(data), LIBRARY_FPS)
     else:
         raise InputError(f"{path}: unknown motion format; use {', '.join(SUFFIXES)}")
     return resample(*retarget(source), source.fps, LIBRARY_FPS)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+from scipy.ndimage import percentile_filter, uniform_filter1d
 from scipy.spatial.transform import Rotation, Slerp
 
 from tasks.base import InputError
@@ -38,7 +39,11 @@ LEAVES = (10, 11, 15, 22, 23)  # SMPL joints with no child among the 24
 CHILD = {j: PARENTS.index(j) for j in range(NUM_JOINTS) if j in PARENTS}
 CHILD[9] = 12
 SPINE = (3, 6, 9)
-FOOT_GROUND_PERCENTILE = 5.0  # % of frames whose lowest foot joint may sit below z = 0
+# The floor under the lowest foot joint: a low percentile over a sliding window (jumps and
+# kicks lift the feet for well under the window), smoothed, so the slow drift of a capture's
+# floor height (up to 9 cm over a CMU take) does not leave the dancer hovering or sinking.
+GROUND_PERCENTILE = 10.0
+GROUND_WINDOW_S = 4.0
 # Source names per SMPL joint, after `_normal`; "{s}" is l/r and "{side}" left/right. They cover
 # CMU ASF, CMU BVH (cgspeed), Mixamo and similar rigs; SMPL-named rigs map one to one.
 _ALIASES = {
@@ -199,16 +204,25 @@ def heading(root_rotation: np.ndarray) -> np.ndarray:
     return np.arctan2(facing[..., 1], facing[..., 0])
 
 
-def place_on_stage(poses: np.ndarray, trans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def floor_height(lowest_foot: np.ndarray, fps: float) -> np.ndarray:
+    """(T,) floor height under a (T,) lowest-foot-joint height: see GROUND_PERCENTILE."""
+    window = max(1, round(GROUND_WINDOW_S * fps))
+    floor = percentile_filter(lowest_foot, GROUND_PERCENTILE, size=window, mode="nearest")
+    return uniform_filter1d(floor, size=window, mode="nearest")
+
+
+def place_on_stage(
+    poses: np.ndarray, trans: np.ndarray, fps: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Turn a z-up motion about z to face -Y at its first frame, centre its first pelvis on
-    x = y = 0 and lift it so the lowest foot joint touches z = 0 (robust to jumps)."""
+    x = y = 0 and lift it so the lowest foot joint stands on z = 0 (robust to jumps)."""
     root = rotation_matrices(poses[:, 0])
     turn = Rotation.from_euler("z", -np.pi / 2 - heading(root[0]))
     poses = poses.copy()
     poses[:, 0] = (turn * Rotation.from_matrix(root)).as_rotvec()
     trans = turn.apply(trans - trans[:1] * [1.0, 1.0, 0.0])
     feet = forward_kinematics(poses, trans)[:, [7, 8, 10, 11], 2]
-    trans[:, 2] -= np.percentile(feet.min(axis=1), FOOT_GROUND_PERCENTILE)
+    trans[:, 2] -= floor_height(feet.min(axis=1), fps)
     return poses, trans
 
 
@@ -224,7 +238,7 @@ def _upright(source: SourceMotion) -> tuple[np.ndarray, np.ndarray]:
 def retarget(source: SourceMotion) -> tuple[np.ndarray, np.ndarray]:
     """SMPL axis-angle poses (T,24,3) and root trans (T,3) in the motion artifact's frame (z up,
     facing -Y at the first frame, feet on z = 0), at the source's frame rate."""
-    return place_on_stage(*_upright(source))
+    return place_on_stage(*_upright(source), source.fps)
 
 
 def bone_direction_errors(source: SourceMotion) -> dict[str, np.ndarray]:
