@@ -15,7 +15,7 @@ import numpy as np
 from scipy import ndimage
 from skimage.morphology import remove_small_holes
 
-GRABCUT_SIDE = 256  # px: GrabCut runs at this long side (about 0.3 s)
+GRABCUT_SIDE = 512  # px: GrabCut runs at this long side (0.5-1 s): coarser misses edge pixels
 GRABCUT_ROUNDS = 3
 VISIBLE = 0.5  # landmark visibility above which a limb is drawn
 SURE_SEGMENT = 0.8  # MediaPipe segmentation above which (eroded) a pixel is surely the person
@@ -63,14 +63,21 @@ def limb_capsules(
     return core, generous | hands, hands
 
 
-def _nearest_face_side(shape: tuple[int, int], face_box: tuple, other_faces: list) -> np.ndarray:
-    """(h, w) bool: columns nearer to another face's centre than to the chosen face's."""
+def others_region(shape: tuple[int, int], face_box: tuple, other_faces: list) -> np.ndarray:
+    """(h, w) bool: the other people's side, the columns nearer to another face's centre than
+    to the chosen face's, and their faces (boxes grown by a quarter)."""
     centre = (face_box[1] + face_box[3]) / 2
     cols = np.arange(shape[1])
-    theirs = np.zeros(shape[1], dtype=bool)
+    columns = np.zeros(shape[1], dtype=bool)
     for other in other_faces:
-        theirs |= np.abs(cols - (other[1] + other[3]) / 2) < np.abs(cols - centre)
-    return np.broadcast_to(theirs, shape)
+        columns |= np.abs(cols - (other[1] + other[3]) / 2) < np.abs(cols - centre)
+    theirs = np.repeat(columns[None], shape[0], axis=0)
+    for o_top, o_right, o_bottom, o_left in other_faces:
+        pad_x, pad_y = (o_right - o_left) // 4, (o_bottom - o_top) // 4
+        theirs[
+            max(o_top - pad_y, 0) : o_bottom + pad_y, max(o_left - pad_x, 0) : o_right + pad_x
+        ] = True
+    return theirs
 
 
 def grabcut_seeds(
@@ -91,8 +98,11 @@ def grabcut_seeds(
     core, maybe, hands = (np.zeros(shape, np.uint8) for _ in range(3))
     if landmarks is not None:
         core, maybe, hands = limb_capsules(landmarks, face_width, shape)
+    theirs = others_region(shape, face_box, other_faces)
+    limbs = core.copy()  # this person's own limbs may reach over to the others' side
     if segmentation is not None:
         sure = cv2.erode((segmentation > SURE_SEGMENT).astype(np.uint8), disc(face_width // 8))
+        sure[theirs] = 0
         core |= sure & cv2.dilate(maybe, disc(face_width // 2)) if landmarks is not None else sure
         # a capsule over confident background (the gap of a hand on the hip) starts as such
         maybe &= (segmentation > NOT_PERSON).astype(np.uint8)
@@ -113,20 +123,17 @@ def grabcut_seeds(
     seeds[core > 0] = cv2.GC_FGD
     inset_x, inset_y = (right - left) // 5, (bottom - top) // 5
     seeds[top + inset_y : bottom - inset_y, left + inset_x : right - inset_x] = cv2.GC_FGD
-    background = _nearest_face_side(shape, face_box, other_faces) & (core == 0)
-    for o_top, o_right, o_bottom, o_left in other_faces:
-        pad_x, pad_y = (o_right - o_left) // 4, (o_bottom - o_top) // 4
-        background[
-            max(o_top - pad_y, 0) : o_bottom + pad_y, max(o_left - pad_x, 0) : o_right + pad_x
-        ] = True
-    seeds[background] = cv2.GC_BGD
+    seeds[theirs & (limbs == 0)] = cv2.GC_BGD
     return seeds
 
 
-def grabcut_matte(image: np.ndarray, seeds: np.ndarray, face_box: tuple) -> np.ndarray:
+def grabcut_matte(
+    image: np.ndarray, seeds: np.ndarray, face_box: tuple, keep_out: np.ndarray | None = None
+) -> np.ndarray:
     """Soft matte (h, w) float32 in [0, 1]: GrabCut from seeds at GRABCUT_SIDE px, the part
     connected to the face box kept, holes smaller than a sixteenth of a face filled (the gap between
-    a hand on the hip and the waist is background and stays), edges softened over a pixel."""
+    a hand on the hip and the waist is background and stays), edges softened over a pixel,
+    except into keep_out (h, w) bool (another person) beyond the sure seeds."""
     height, width = seeds.shape
     scale = min(1.0, GRABCUT_SIDE / max(height, width))
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
@@ -145,4 +152,7 @@ def grabcut_matte(image: np.ndarray, seeds: np.ndarray, face_box: tuple) -> np.n
     face_ids = np.unique(components[top:bottom, left:right])
     person = np.isin(components, face_ids[face_ids > 0])
     person = remove_small_holes(person, max_size=((right - left) // 4) ** 2)
-    return cv2.GaussianBlur(person.astype(np.float32), (0, 0), 0.8)
+    soft = cv2.GaussianBlur(person.astype(np.float32), (0, 0), 0.8)
+    if keep_out is not None:
+        soft[keep_out & (seeds != cv2.GC_FGD)] = 0.0
+    return soft

@@ -19,7 +19,7 @@ import numpy as np
 from skimage.transform import SimilarityTransform
 
 from tasks.animate.cutout.background import outside_photo
-from tasks.animate.cutout.matte import disc, grabcut_matte, grabcut_seeds
+from tasks.animate.cutout.matte import disc, grabcut_matte, grabcut_seeds, others_region
 from tasks.base import InputError
 from tasks.motion.skeleton import PARENTS
 
@@ -178,7 +178,8 @@ def read_reference(
     outside = outside_photo(seeds.shape, photo_box)
     if outside is not None:
         seeds[outside] = cv2.GC_BGD  # the synthesized border never holds the person
-    mask = grabcut_matte(image, seeds, face_box)
+    keep_out = others_region(seeds.shape, face_box, other_faces) if other_faces else None
+    mask = grabcut_matte(image, seeds, face_box, keep_out)
     f_top, f_right, f_bottom, f_left = (int(round(v)) for v in face_box)
     if mask[(f_top + f_bottom) // 2, (f_left + f_right) // 2] < 0.5 or mask.mean() < 1e-3:
         raise InputError(

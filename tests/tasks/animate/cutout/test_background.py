@@ -1,17 +1,84 @@
+import cv2
 import numpy as np
+import pytest
+from numpy.lib.stride_tricks import sliding_window_view
 
-from tasks.animate.cutout.background import clean_plate, torso_underlay
+from tasks.animate.cutout import reference
+from tasks.animate.cutout.animator import DOMAIN
+from tasks.animate.cutout.background import clean_plate, outside_photo, torso_underlay
+from tasks.animate.cutout.patchfill import patch_fill
+from tests.tasks.animate.cutout import figure
+
+PERSON_RED = 110  # red above this: at least ~30 % of the person's orange (background < 80)
 
 
-def test_clean_plate_removes_the_person_and_keeps_the_rest():
-    image = np.full((64, 64, 3), 90, dtype=np.uint8)
-    image[:, 32:] = 200
-    mask = np.zeros((64, 64), dtype=np.float32)
-    mask[20:44, 24:40] = 1.0
-    plate = clean_plate(np.where(mask[..., None] > 0, 0, image).astype(np.uint8), mask, grow=2)
-    assert np.array_equal(plate[:10], image[:10])  # far from the person: untouched
-    assert plate[32, 26, 0] < 140 < plate[32, 38, 0]  # each side filled from its own side
-    assert plate[20:44, 24:40].min() > 60  # the black person is gone
+@pytest.fixture()
+def photo_and_body(monkeypatch):
+    """The figure photo and the body read from it, with a pose model that misses the forearms
+    and hands in its segmentation (as MediaPipe does) but sees their landmarks."""
+    photo = figure.composite(figure.background(), figure.figure_alpha(), figure.PERSON_RGB)
+    segmentation = figure.figure_alpha(with_forearms=False)
+    monkeypatch.setattr(
+        reference, "_mediapipe_pose", lambda image, window: (segmentation, figure.landmarks())
+    )
+    parts = np.zeros(photo.shape[:2], np.uint8)
+    body = reference.read_reference(photo, figure.face(), parts, np.zeros((24, 2)))
+    return photo, body, segmentation
+
+
+def test_no_pixel_of_the_person_survives_outside_the_cutout(photo_and_body):
+    photo, body, segmentation = photo_and_body
+    person = photo[..., 0] > PERSON_RED
+    assert (body.mask[person] > DOMAIN).all()  # the cut-out carries every person pixel
+    plate = clean_plate(photo, body.mask, grow=8)
+    assert not (plate[..., 0] > PERSON_RED).any()  # and the plate keeps none of them
+    # the segmentation alone would leave both hands behind in the background
+    assert (clean_plate(photo, segmentation, grow=8)[..., 0] > PERSON_RED).sum() > 100
+
+
+def test_plate_leaves_the_background_away_from_the_person_untouched(photo_and_body):
+    photo, body, _ = photo_and_body
+    plate = clean_plate(photo, body.mask, grow=8)
+    assert np.array_equal(plate[:, 300:], photo[:, 300:])
+    assert np.array_equal(plate[:20], photo[:20])
+
+
+def _gradient_energy(image: np.ndarray, where: np.ndarray) -> float:
+    gray = image.astype(np.float32).mean(axis=2)
+    gy, gx = np.gradient(gray)
+    return float(np.mean((gx**2 + gy**2)[where]))
+
+
+def _local_contrast(image: np.ndarray) -> float:
+    """Mean standard deviation of the 7x7 grey patches: a smear or flat fill has little."""
+    patches = sliding_window_view(image.astype(np.float32).mean(axis=2), (7, 7))
+    return float(patches.std(axis=(2, 3)).mean())
+
+
+def test_fill_has_the_texture_of_its_surroundings_not_a_blur():
+    image = figure.background(seed=1)
+    hole = np.zeros(image.shape[:2], bool)
+    hole[80:176, 140:240] = True
+    blanked = np.where(hole[..., None], 255, image).astype(np.uint8)
+    filled = patch_fill(blanked, hole)
+    ring = np.zeros_like(hole)
+    ring[60:196, 120:260] = True
+    ring &= ~hole
+    surroundings = _gradient_energy(image, ring)
+    assert 0.6 < _gradient_energy(filled, hole) / surroundings < 1.4
+    # the measure sees a diffusion fill (the old plate) as the smear it is
+    diffused = cv2.inpaint(blanked, hole.astype(np.uint8), 3, cv2.INPAINT_TELEA)
+    assert _gradient_energy(diffused, hole) / surroundings < 0.3
+    inner = (slice(84, 172), slice(144, 236))
+    assert _local_contrast(filled[inner]) > 0.7 * _local_contrast(image[inner])
+    assert np.abs(filled[hole].mean(axis=0) - image[ring].mean(axis=0)).max() < 8
+    assert np.array_equal(filled[~hole], image[~hole])
+
+
+def test_outside_photo_marks_the_synthesized_sides():
+    outside = outside_photo((4, 6), (0, 5, 4, 1))
+    assert outside[:, 0].all() and outside[:, 5].all() and not outside[:, 1:5].any()
+    assert outside_photo((4, 6), (0, 6, 4, 0)) is None and outside_photo((4, 6), None) is None
 
 
 def test_torso_underlay_fills_the_arm_across_the_torso_with_torso():

@@ -1,6 +1,9 @@
 import numpy as np
 
+from tasks.animate.cutout import reference
+from tasks.animate.cutout.background import clean_plate
 from tasks.animate.cutout.reference import fit_skeleton, grabcut_mask
+from tests.tasks.animate.cutout import figure
 from tests.tasks.animate.cutout.driving import T_POSE_FACE, T_POSE_JOINTS
 
 
@@ -46,3 +49,27 @@ def test_grabcut_cuts_a_figure_from_a_plain_background():
     person[65:205, 75:125] = True
     iou = ((mask > 0.5) & person).sum() / ((mask > 0.5) | person).sum()
     assert iou > 0.9
+
+
+def test_matte_takes_the_chosen_person_only_and_the_plate_keeps_the_other(monkeypatch):
+    """Two touching people; the pose model's segmentation covers both (as MediaPipe's may)."""
+    shift = 184  # the second person's right hand touches the first one's left hand
+    first, second = figure.figure_alpha(), figure.figure_alpha(shift)
+    photo = figure.composite(figure.background(), first, figure.PERSON_RGB)
+    photo = figure.composite(photo, second, figure.OTHER_RGB)
+    segmentation = np.maximum(first, second)
+    monkeypatch.setattr(
+        reference, "_mediapipe_pose", lambda image, window: (segmentation, figure.landmarks())
+    )
+    parts = np.zeros(photo.shape[:2], np.uint8)
+    body = reference.read_reference(
+        photo, figure.face(), parts, np.zeros((24, 2)), other_faces=[figure.face(shift)]
+    )
+    other = (second > 0.5) & (first < 0.05)  # the second person, where the hands don't meet
+    assert not (body.mask[other] > 0.05).any()  # never partly cut
+    assert (body.mask[(first > 0.5) & (second < 0.05)] > 0.5).all()
+    plate = clean_plate(photo, body.mask, grow=8)
+    untouched = second > 0.05
+    untouched[:, :230] = False  # past the touching hands
+    assert np.array_equal(plate[untouched], photo[untouched])
+    assert not ((plate[..., 0] > 110) & (second < 0.05)).any()  # the first person is gone
