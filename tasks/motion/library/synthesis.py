@@ -6,7 +6,8 @@ Recipe (after Kim et al. 2003 and ChoreoMaster, Chen et al. 2021):
 2. Path: from segment to segment along graph edges, greedily by cost: transition mismatch, warp,
    motion energy against the music's loudness (smoothed over sections), style changes, stepping
    on loud passages, drift and turn away from the front, recent reuse, plus seeded noise.
-   Segments that would turn the dancer past `max_turn_deg` are excluded.
+   A segment that would turn the dancer past `max_turn_deg` starts turned back (by at most
+   `RECENTRE`, faded in like a jump) or is excluded.
 3. Frames: each segment is resampled onto its pulses (quaternion nlerp), turned about z and
    shifted so it starts where the previous one ended; at a jump the pose difference is faded out
    over `BLEND` frames (offset blending).
@@ -32,7 +33,11 @@ MAX_WARP = 0.2  # a segment plays at most 20% faster or slower than captured
 PULSES_PER_SEGMENT = (1, 2, 3, 4, 6, 8)  # half beats a segment may span
 BLEND = 8  # frames (~0.25 s) over which a jump's pose difference fades out
 SECTION_BEATS = 2.0  # gaussian sigma, in beats, of the loudness the motion energy follows
+# Library energy ranks asked for by silence and by full loudness: the extremes (standing about,
+# leaps and kicks) stay rare, as in real dance.
+ENERGY_RANKS = (0.15, 0.85)
 RECENT = 24  # segments that count as recently used
+RECENTRE = np.radians(20.0)  # facing change a jump may add to bring a segment within the limit
 SOFT_START = 0.75  # fraction of a framing limit below which motion is left untouched
 
 # Path cost weights; each term is ~1 at a clearly unwanted value.
@@ -42,6 +47,7 @@ _W_ENERGY = 2.0
 _W_STYLE = 1.5
 _W_STEPS = 0.6
 _W_TURN = 0.6
+_W_RECENTRE = 0.5
 _W_DRIFT = 1.0
 _W_RECENT = 4.0
 _W_OFFBEAT = 0.3  # a segment ending on a half beat rather than a beat
@@ -90,6 +96,14 @@ def _soft_limit(x: np.ndarray, limit: float) -> np.ndarray:
     return np.where(over > 0, np.sign(x) * squashed, x)
 
 
+def _placed_heading(heading: float, turn: np.ndarray, max_turn: float) -> np.ndarray:
+    """Facing (n,) at which to start segments with yaw ranges `turn` (n, 3) so they stay within
+    +-max_turn, turned at most RECENTRE from `heading`; NaN where no such facing exists."""
+    lo, hi = -max_turn - turn[:, 0], max_turn - turn[:, 1]
+    placed = np.clip(heading, lo, np.maximum(lo, hi))
+    return np.where((lo <= hi) & (np.abs(placed - heading) <= RECENTRE), placed, np.nan)
+
+
 def _plan(
     graph: MotionGraph,
     pulses: np.ndarray,
@@ -114,10 +128,13 @@ def _plan(
         cost = _W_TRANSITION * mismatch + _W_RECENT * np.isin(cands, recent)
         if current >= 0:
             cost = cost + _W_STYLE * (seg.style[cands] != seg.style[current])
-        cost = cost + _W_ENERGY * np.abs(energy_rank[cands] - min(level[pulse], 1.0))
+        wanted = ENERGY_RANKS[0] + (ENERGY_RANKS[1] - ENERGY_RANKS[0]) * min(level[pulse], 1.0)
+        cost = cost + _W_ENERGY * np.abs(energy_rank[cands] - wanted)
         cost = cost + _W_STEPS * min(level[pulse], 1.0) * ~seg.steps[cands]
-        cost = cost + _W_TURN * np.abs(heading + seg.turn[cands, 2]) / framing.max_turn
-        after = position + rotate_z(seg.shift[cands], heading)
+        placed = _placed_heading(heading, seg.turn[cands], framing.max_turn)
+        cost = cost + _W_TURN * np.abs(placed + seg.turn[cands, 2]) / framing.max_turn
+        cost = cost + _W_RECENTRE * np.abs(placed - heading) / RECENTRE
+        after = position + rotate_z(seg.shift[cands], placed)
         cost = cost + _W_DRIFT * (np.linalg.norm(after, axis=1) / framing.stay_radius) ** 2
         cost = cost + _NOISE * rng.random(len(cands))
         warp = (pulses[pulse + spans][None] - pulses[pulse]) / duration[cands][:, None]
@@ -125,11 +142,7 @@ def _plan(
         total = cost[:, None] + _W_WARP * np.abs(np.log(warp)) + offbeat[None]
         allowed = (cands != current)[:, None] & (np.abs(warp - 1.0) <= MAX_WARP + 1e-9)
         if strict:
-            turn = seg.turn[cands]
-            allowed &= (
-                (heading + turn[:, 0] >= -framing.max_turn)
-                & (heading + turn[:, 1] <= framing.max_turn)
-            )[:, None]
+            allowed &= np.isfinite(placed)[:, None]
         return np.where(allowed, total, np.inf)
 
     while pulses[pulse] < num_frames:
@@ -147,6 +160,8 @@ def _plan(
             )
         i, j = np.unravel_index(np.argmin(total), total.shape)
         c, s = int(cands[i]), int(spans[j])
+        placed = _placed_heading(heading, seg.turn[c : c + 1], framing.max_turn)[0]
+        heading = heading if np.isnan(placed) else placed
         path.segment.append(c)
         path.pulse.append(pulse)
         path.span.append(s)
@@ -190,13 +205,15 @@ def _frames(graph: MotionGraph, path: _Path, pulses: np.ndarray, num_frames: int
     # 2. placement: turn about z and move so each instance starts where the last one ended
     quats[:, 0] = (_turn_z(turn[k]) * Rotation.from_quat(quats[:, 0])).as_quat()
     trans[:, :2] = rotate_z(trans[:, :2] - seg.trans[start[k], :2], turn[k]) + origin[k]
-    # 3. jumps: fade the previous segment's end pose into the new start over BLEND frames
-    for n in np.nonzero(segs[1:] != seg.successor[segs[:-1]])[0] + 1:
+    # 3. jumps and re-centred facings: fade the previous end pose into the new start
+    for n in range(1, len(segs)):
         before, after = seg.quats[end[n - 1]].copy(), seg.quats[start[n]].copy()
         before[0] = (_turn_z(turn[n - 1]) * Rotation.from_quat(before[0])).as_quat()
         after[0] = (_turn_z(turn[n]) * Rotation.from_quat(after[0])).as_quat()
         offset = (Rotation.from_quat(before) * Rotation.from_quat(after).inv()).as_rotvec()
         lift = seg.trans[end[n - 1], 2] - seg.trans[start[n], 2]
+        if np.abs(offset).max() < 1e-6 and abs(lift) < 1e-6:  # a clip continuing: nothing to fade
+            continue
         width = min(BLEND, m1[n] - m0[n])
         span = np.arange(int(np.ceil(m0[n])), min(int(np.ceil(m0[n] + width)), num_frames))
         if span.size == 0:
