@@ -47,6 +47,7 @@ def cutout_frames(ctx: StageContext) -> Iterator[np.ndarray]:
         joints[0],
         photo_box=align.attrs.get("photo_box"),
         other_faces=align.attrs.get("other_faces", []),
+        clip_joints=joints[:],
     )
     for start in range(0, parts.shape[0], CHUNK):
         yield animator.render(parts[start : start + CHUNK], joints[start : start + CHUNK])

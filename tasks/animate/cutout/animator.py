@@ -3,10 +3,11 @@
 Recipe, as in Meta's AnimatedDrawings but driven by the aligned DensePose video instead of a BVH:
 `prepare` (once a video) 1. checks inputs, 2. reads the person's mask and skeleton from the photo,
 3. labels each person pixel with a bone, 4. builds a triangle sheet per bone with skinning
-weights, 5. inpaints the background. `render` (per chunk of frames) 6. turns the driving joints
-into bone transforms, 7. skins the mesh, 8. rasterizes it into remap tables, with the driving
-part map deciding which limb is in front, 9. samples the photo and composites it on the still
-background. No learned weights beyond MediaPipe's bundled pose model.
+weights, 5. inpaints the background. `render` (per chunk of frames) 6. redraws the driving
+joints with the photo's proportions and turns limited (bones.py), framed as the photo (framing.py:
+its cut edges stay out of view), as bone transforms, 7. skins the mesh, 8. rasterizes it into
+remap tables, with the driving part map deciding which limb is in front, 9. samples the photo and
+composites it on the still background. No learned weights beyond MediaPipe's bundled pose model.
 """
 
 from __future__ import annotations
@@ -21,12 +22,18 @@ from tasks.animate.cutout.background import clean_plate, outside_photo, torso_un
 from tasks.animate.cutout.bones import (
     NUM_BONES,
     TORSO,
+    Retarget,
     bone_transforms,
+    clip_widths,
     deform,
+    fit_retarget,
     label_points,
+    limit_turn,
     part_to_bone,
+    retarget,
     width_ratios,
 )
+from tasks.animate.cutout.framing import Framer
 from tasks.animate.cutout.mesh import CutoutMesh, build_mesh, owner_bits, warp_maps
 from tasks.animate.cutout.reference import ReferenceBody, read_reference
 from tasks.base import InputError
@@ -74,6 +81,9 @@ class CutoutAnimator:
         self.owners: np.ndarray | None = None  # (h, w) uint16 bit per bone whose sheet draws it
         self.layers: np.ndarray | None = None  # (2h + gap, w, 4): cutout, torso without arms
         self.background: np.ndarray | None = None  # (h, w, 3) uint8 inpainted photo
+        self.framer: Framer | None = None  # bone transforms per frame, framed as the photo
+        self.proportions: Retarget | None = None  # the dance redrawn with the photo's
+        self.full_widths = np.ones(2)  # the dance's in-plane shoulder and hip widths
 
     # 1.
     @staticmethod
@@ -106,13 +116,16 @@ class CutoutAnimator:
         *,
         photo_box: tuple | None = None,
         other_faces: list = (),
+        clip_joints: np.ndarray | None = None,
     ) -> None:
         """Cut out the person of reference (h, w, 3) uint8 and bind it to its bones.
 
         face_box (top, right, bottom, left) pixels; parts (h, w) uint8 and joints2d (24, 2) are
         the first aligned driving frame, which overlays the photo's body. photo_box: where the
         real photo lies in reference (the rest is filled like its background; None: all of it);
-        other_faces: face boxes of people who stay in the background.
+        other_faces: face boxes of people who stay in the background. clip_joints (T, 24, 2):
+        the whole clip's driving joints (default: joints2d alone), from which the driving body's
+        in-plane bone lengths and home position are read.
         """
         face_box = tuple(int(round(v)) for v in face_box)
         self.check_inputs(reference, face_box, parts, joints2d)
@@ -137,6 +150,12 @@ class CutoutAnimator:
         self.owners = owner_bits(self.labels, fill)
         # 4. bone thickness fitted to the driving body, and the mesh
         self.widths = self._fit_widths(points, point_labels, parts, np.asarray(joints2d, float))
+        # 4b. the dance redrawn with the photo's proportions, hung at the photo's neck, framed
+        clip = np.asarray(joints2d if clip_joints is None else clip_joints, np.float64)
+        clip = clip.reshape(-1, 24, 2)
+        self.full_widths = clip_widths(clip)
+        self.proportions = fit_retarget(self.body.joints, limit_turn(clip, self.full_widths))
+        self.framer = Framer(self.body.joints, self.labels, self.body.mask, self.widths)
         step = self.mesh_step or int(np.clip(round((np.ptp(rows) + 1) / 48), 3, 12))
         self.mesh = build_mesh(self.owners, self.body.joints, face_box, step)
         # 5. background and the RGBA cutouts: the photo, and the torso's with arms inpainted away
@@ -192,18 +211,18 @@ class CutoutAnimator:
         """Frames (n, h, w, 3) uint8 and alphas (n, h, w) uint8."""
         if self.body is None or self.mesh is None:
             raise RuntimeError("call prepare() before render()")
-        # 6. bone transforms for the chunk
-        transforms = bone_transforms(
-            self.body.joints, np.asarray(joints2d, np.float64), self.widths
-        )
+        # 6. bone transforms for the chunk: turns limited, photo proportions, framed as the photo
+        driving = np.asarray(joints2d, np.float64)
+        posed = retarget(limit_turn(driving, self.full_widths), self.proportions)
+        drive = bone_transforms(self.body.joints, driving, self.widths)  # depth lookup
         frames = np.empty((*parts.shape, 3), dtype=np.uint8)
         alphas = np.empty(parts.shape, dtype=np.uint8)
         torso_offset = parts.shape[1] + LAYER_GAP
         for t in range(len(parts)):
             # 7. skin, 8. rasterize
-            screen = deform(self.mesh.rest, self.mesh.weights, transforms[t])
+            screen = deform(self.mesh.rest, self.mesh.weights, self.framer(posed[t]))
             driving_bones = self._part_bone[parts[t]]
-            map_x, map_y, sheet = warp_maps(self.mesh, screen, self.owners, driving_bones)
+            map_x, map_y, sheet = warp_maps(self.mesh, screen, self.owners, driving_bones, drive[t])
             # 9. sample (the torso sheet from the torso's own cutout, stacked below) and composite
             map_y[sheet == TORSO] += torso_offset
             fg = cv2.remap(self.layers, map_x, map_y, cv2.INTER_LINEAR)

@@ -7,6 +7,12 @@ bone, the body's overall scale across it); the torso takes a least-squares affin
 and shoulders; the head turns rigidly about the neck so the face keeps its shape (identity).
 Near a joint the weights of the two bones blend linearly along the child bone (2D linear blend
 skinning), so a bent elbow stretches instead of tearing.
+
+The driving skeleton is first redrawn with the photo's proportions (`retarget`, as AnimatedDrawings
+retargets a BVH onto the drawing's skeleton): each bone keeps the driving direction and its
+foreshortening, at the photo's length. The photo's parts then stay where the photo has them in the
+home pose (a knee-up photo keeps its legs in frame), and a limb turned towards the camera shortens
+rather than stretching the cut-out.
 """
 
 from __future__ import annotations
@@ -15,8 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tasks.motion.skeleton import PARENTS
+
 NUM_BONES = 14
 TORSO, HEAD = 0, 1
+HANDS = (4, 7)
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,15 @@ BONES = (
     Bone("right_foot", 8, 11, (6,), 12, 0.14, 4),
 )
 TORSO_JOINTS = (1, 2, 12, 16, 17)  # hips, neck, shoulders: the points the torso affine fits
+NECK, HIPS, SHOULDERS = 12, (1, 2), (16, 17)
+TORSO_LAYOUT = (0, 1, 2, 3, 6, 9, 13, 14, 16, 17)  # joints placed by the torso's shape
+LIMB_ORDER = (15, 4, 5, 7, 8, 10, 11, 18, 19, 20, 21, 22, 23)  # each after its parent
+FULL_LENGTH_PERCENTILE = 90  # a bone's in-plane length: this percentile of its 2D lengths
+RATIO_RANGE = (0.5, 2.0)  # photo / driving length ratios are clipped to this
+MIN_FACING = 0.5  # shoulders/hips at least this share of their width across the spine (60 deg)
+LEFT_ARM_JOINTS, RIGHT_ARM_JOINTS = (13, 16, 18, 20, 22), (14, 17, 19, 21, 23)
+LEFT_LEG_JOINTS, RIGHT_LEG_JOINTS = (1, 4, 7, 10), (2, 5, 8, 11)
+TORSO_BELOW_HIPS = 2.0  # the torso's reach below the hip line, as a divisor of its radius
 HEAD_SCALE_RANGE = (0.8, 1.25)  # the head follows the body's scale only this far
 STRETCH_RANGE = (0.35, 2.5)  # a limb's length ratio driving / reference is clipped to this
 
@@ -71,6 +89,68 @@ def shoulder_width(joints: np.ndarray) -> float:
     return max(float(np.linalg.norm(joints[16] - joints[17])), 1.0)
 
 
+def _torso_layout(joints: np.ndarray) -> np.ndarray:
+    """(..., k, 2) torso joints of joints (..., 24, 2) relative to the neck."""
+    return joints[..., list(TORSO_LAYOUT), :] - joints[..., NECK : NECK + 1, :]
+
+
+def _full_length(lengths: np.ndarray) -> np.ndarray:
+    """In-plane length from 2D lengths (T, ...) over a clip: a high percentile (the dancer faces
+    the camera most of the time)."""
+    return np.percentile(lengths, FULL_LENGTH_PERCENTILE, axis=0)
+
+
+@dataclass(frozen=True)
+class Retarget:
+    """The photo's proportions for a driving clip (see `retarget`).
+
+    reference (24, 2): photo joints; ratios (24,): photo / driving in-plane length of the limb
+    or head bone ending at each joint; home (k, 2): the clip's median torso layout; anchor (2,):
+    photo neck - the clip's median neck.
+    """
+
+    reference: np.ndarray
+    ratios: np.ndarray
+    home: np.ndarray
+    anchor: np.ndarray
+
+
+def fit_retarget(reference: np.ndarray, clip: np.ndarray) -> Retarget:
+    """Retarget from photo joints reference (24, 2) and driving joints clip (T, 24, 2)."""
+    parents = list(np.maximum(PARENTS, 0))
+    photo = np.linalg.norm(reference - reference[parents], axis=-1)
+    driving = _full_length(np.linalg.norm(clip - clip[:, parents], axis=-1))
+    return Retarget(
+        reference=np.asarray(reference, np.float64),
+        ratios=np.clip(photo / np.maximum(driving, 1e-6), *RATIO_RANGE),
+        home=np.median(_torso_layout(clip), axis=0),
+        anchor=reference[NECK] - np.median(clip[:, NECK], axis=0),
+    )
+
+
+def retarget(driving: np.ndarray, fit: Retarget) -> np.ndarray:
+    """Driving joints (T, 24, 2) redrawn with the photo's proportions.
+
+    The skeleton hangs from the neck, the joint nearest the head the align stage placed, moved
+    by the fit's anchor. The torso joints take the photo's layout under the linear map that
+    takes the clip's home torso to the frame's (it leans, bows, narrows with a turn); each limb
+    and the head keep their driving direction and foreshortening at the photo's length.
+    """
+    out = np.empty_like(driving)
+    neck = driving[:, NECK] + fit.anchor
+    photo_layout = _torso_layout(fit.reference)
+    for t in range(len(driving)):
+        linear, *_ = np.linalg.lstsq(fit.home, _torso_layout(driving[t]), rcond=None)
+        out[t, list(TORSO_LAYOUT)] = neck[t] + photo_layout @ linear
+    out[:, NECK] = neck
+    for joint in LIMB_ORDER:
+        parent = PARENTS[joint]
+        out[:, joint] = (
+            out[:, parent] + (driving[:, joint] - driving[:, parent]) * fit.ratios[joint]
+        )
+    return out
+
+
 def _segment_distance(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Distance (N,) from points (N, 2) to the segment a-b."""
     ab = b - a
@@ -90,7 +170,16 @@ def label_points(points: np.ndarray, joints: np.ndarray, face_box: tuple) -> np.
         a, b = joints[bone.start], joints[bone.end]
         if index == HEAD:
             b = b + 0.8 * (b - a)
+        if index in HANDS:  # the joint sits mid-palm: the fingers reach as far again
+            b = b + (b - a)
+        if index == TORSO:
+            a = joints[list(HIPS)].mean(axis=0)
         scores[:, index] = _segment_distance(points, a, b) / (bone.radius * unit)
+    # below the hip line the thighs own what the torso's round end would reach (shorts, hems)
+    hip_mid = joints[list(HIPS)].mean(axis=0)
+    down = _unit(hip_mid - joints[NECK])
+    below = (points - hip_mid) @ down > 0
+    scores[below, TORSO] *= TORSO_BELOW_HIPS
     labels = scores.argmin(axis=1).astype(np.int8)
     top, right, bottom, left = face_box
     in_face = (
@@ -150,6 +239,41 @@ def _rotation(u: np.ndarray) -> np.ndarray:
     return np.array([[u[0], -u[1]], [u[1], u[0]]])
 
 
+def bone_affine(
+    index: int,
+    reference: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    scale: float,
+    width: float = 1.0,
+) -> np.ndarray:
+    """(2, 3) affine of limb or head bone `index` taking its photo segment (joints reference
+    (24, 2)) onto start-end (2,) each: rotation, stretch along the bone, `scale` x `width` across
+    it (the head turns rigidly, its scale clipped to HEAD_SCALE_RANGE)."""
+    bone = BONES[index]
+    a_ref, b_ref = reference[bone.start], reference[bone.end]
+    rest, pose = b_ref - a_ref, end - start
+    if index == HEAD:
+        stretch = np.clip(scale, *HEAD_SCALE_RANGE) * np.ones(2)
+    else:
+        along = np.linalg.norm(pose) / max(float(np.linalg.norm(rest)), 1e-6)
+        stretch = np.array([np.clip(along, *STRETCH_RANGE), scale * width])
+    # rotate the reference bone frame onto the driving one, stretching along the bone
+    linear = _rotation(_unit(pose)) @ np.diag(stretch) @ _rotation(_unit(rest)).T
+    return np.concatenate([linear, (start - linear @ a_ref)[:, None]], axis=1)
+
+
+def torso_affine(reference: np.ndarray, joints: np.ndarray) -> np.ndarray:
+    """(2, 3) least-squares affine of the torso joints (hips, neck, shoulders) of reference
+    (24, 2) onto joints (24, 2)."""
+    return _affine_lstsq(reference[list(TORSO_JOINTS)], joints[list(TORSO_JOINTS)])
+
+
+def affine_scale(affine: np.ndarray) -> float:
+    """Geometric mean scale of a (2, 3) affine."""
+    return float(np.sqrt(abs(np.linalg.det(affine[:, :2]))))
+
+
 def bone_transforms(
     reference: np.ndarray, driving: np.ndarray, widths: np.ndarray | None = None
 ) -> np.ndarray:
@@ -158,30 +282,48 @@ def bone_transforms(
     reference (24, 2) and driving (T, 24, 2) joints in pixels (x right, y down); widths (14,)
     scales each limb across its axis (from `width_ratios`; torso and head ignore it), default 1.
     """
-    frames = len(driving)
     widths = np.ones(NUM_BONES) if widths is None else widths
-    out = np.zeros((frames, NUM_BONES, 2, 3))
-    torso_src = reference[list(TORSO_JOINTS)]
-    for t in range(frames):
-        torso = _affine_lstsq(torso_src, driving[t, list(TORSO_JOINTS)])
-        scale = float(np.sqrt(abs(np.linalg.det(torso[:, :2]))))
-        out[t, TORSO] = torso
-        for index, bone in enumerate(BONES):
-            if index == TORSO:
-                continue
-            a_ref, b_ref = reference[bone.start], reference[bone.end]
-            a_drv, b_drv = driving[t, bone.start], driving[t, bone.end]
-            rest, pose = b_ref - a_ref, b_drv - a_drv
-            if index == HEAD:
-                stretch = np.clip(scale, *HEAD_SCALE_RANGE) * np.ones(2)
-            else:
-                along = np.linalg.norm(pose) / max(float(np.linalg.norm(rest)), 1e-6)
-                stretch = np.array([np.clip(along, *STRETCH_RANGE), scale * widths[index]])
-            # rotate the reference bone frame onto the driving one, stretching along the bone
-            linear = _rotation(_unit(pose)) @ np.diag(stretch) @ _rotation(_unit(rest)).T
-            out[t, index, :, :2] = linear
-            out[t, index, :, 2] = a_drv - linear @ a_ref
+    out = np.zeros((len(driving), NUM_BONES, 2, 3))
+    for t, joints in enumerate(driving):
+        out[t, TORSO] = torso_affine(reference, joints)
+        scale = affine_scale(out[t, TORSO])
+        for index, bone in enumerate(BONES[1:], start=1):
+            out[t, index] = bone_affine(
+                index, reference, joints[bone.start], joints[bone.end], scale, widths[index]
+            )
     return out.astype(np.float32)
+
+
+def clip_widths(clip: np.ndarray) -> np.ndarray:
+    """(2,) in-plane shoulder and hip widths of driving joints (T, 24, 2), for `limit_turn`."""
+    return np.array(
+        [
+            _full_length(np.linalg.norm(clip[:, a] - clip[:, b], axis=1))
+            for a, b in (SHOULDERS, HIPS)
+        ]
+    )
+
+
+def limit_turn(
+    driving: np.ndarray, full_widths: np.ndarray, min_facing: float = MIN_FACING
+) -> np.ndarray:
+    """Driving joints (T, 24, 2) with the shoulders and hips kept at least `min_facing` of their
+    in-plane widths full_widths (2,) across the spine, never swapped: a flat cut-out cannot show
+    a side or back view, so a body turned further is drawn turned only this far (each side's
+    limbs ride along).
+    """
+    out = np.array(driving, dtype=np.float64, copy=True)
+    up = _unit(out[:, NECK] - out[:, list(HIPS)].mean(axis=1))
+    across = np.stack([-up[:, 1], up[:, 0]], axis=1)  # towards the person's left, facing us
+    sides = ((LEFT_ARM_JOINTS, RIGHT_ARM_JOINTS), (LEFT_LEG_JOINTS, RIGHT_LEG_JOINTS))
+    for (left, right), (left_side, right_side), full in zip(
+        (SHOULDERS, HIPS), sides, full_widths, strict=True
+    ):
+        facing = np.einsum("ti,ti->t", out[:, left] - out[:, right], across)
+        short = np.maximum(min_facing * full - facing, 0.0)[:, None] * across / 2
+        out[:, list(left_side)] += short[:, None]
+        out[:, list(right_side)] -= short[:, None]
+    return out
 
 
 def _half_width(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:

@@ -4,8 +4,9 @@ Each bone gets its own sheet of grid triangles covering its pixels (grown by one
 own copy of the vertices: where two unrelated bones touch (an arm hanging beside the torso) their
 sheets part instead of smearing. A sheet draws only the reference pixels its bone owns (a bit per
 bone in `owners`: the pixel's own bone, plus the torso under an arm lying across it), so seams
-follow the pixel labels, not the grid. Where sheets overlap on screen, the one whose bone
-the driving part map shows at that pixel wins, else the higher static priority.
+follow the pixel labels, not the grid. Where sheets overlap on screen, the one whose bone the
+driving part map shows at that photo point's place in the driving frame wins (the near arm over
+the torso), else the higher static priority.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ def _assumed_labels(
 def owner_bits(labels: np.ndarray, torso_fill: np.ndarray) -> np.ndarray:
     """(h, w) uint16: bit b set where bone b's sheet may draw the pixel of labels (h, w) int8
     (-1 off the person); torso_fill (h, w) bool marks limb pixels the torso also owns."""
-    owners = np.where(labels >= 0, np.left_shift(1, np.maximum(labels, 0)), 0).astype(np.uint16)
+    bones = np.maximum(labels, 0).astype(np.uint16)  # int8 would overflow past bone 6
+    owners = np.where(labels >= 0, np.left_shift(np.uint16(1), bones), np.uint16(0))
     owners[torso_fill] |= np.uint16(1 << TORSO)
     return owners
 
@@ -123,6 +125,7 @@ def _raster(
     tri_bone: np.ndarray,
     owners: np.ndarray,
     driving_bones: np.ndarray,
+    drive: np.ndarray,
     priority: np.ndarray,
     map_x: np.ndarray,
     map_y: np.ndarray,
@@ -150,8 +153,7 @@ def _raster(
                 w2 = 1.0 - w0 - w1
                 if w0 < -1e-6 or w1 < -1e-6 or w2 < -1e-6:
                     continue
-                rank = priority[bone] + (DRIVING_BONUS if driving_bones[y, x] == bone else 0)
-                if rank <= best[y, x]:
+                if priority[bone] + DRIVING_BONUS <= best[y, x]:
                     continue
                 sx = w0 * rest[i0, 0] + w1 * rest[i1, 0] + w2 * rest[i2, 0]
                 sy = w0 * rest[i0, 1] + w1 * rest[i1, 1] + w2 * rest[i2, 1]
@@ -160,6 +162,14 @@ def _raster(
                     continue
                 if (owners[row, col] >> bone) & 1 == 0:
                     continue
+                # the driving body at this photo point's place in the driving frame decides depth
+                dx = drive[bone, 0, 0] * sx + drive[bone, 0, 1] * sy + drive[bone, 0, 2]
+                dy = drive[bone, 1, 0] * sx + drive[bone, 1, 1] * sy + drive[bone, 1, 2]
+                qx, qy = int(dx), int(dy)
+                shown = 0 <= qx < width and 0 <= qy < height and driving_bones[qy, qx] == bone
+                rank = priority[bone] + (DRIVING_BONUS if shown else 0)
+                if rank <= best[y, x]:
+                    continue
                 best[y, x] = rank
                 map_x[y, x] = sx
                 map_y[y, x] = sy
@@ -167,12 +177,18 @@ def _raster(
 
 
 def warp_maps(
-    mesh: CutoutMesh, screen: np.ndarray, owners: np.ndarray, driving_bones: np.ndarray
+    mesh: CutoutMesh,
+    screen: np.ndarray,
+    owners: np.ndarray,
+    driving_bones: np.ndarray,
+    drive: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """cv2.remap maps (h, w) float32 each (the reference pixel shown at each output pixel, -1
     none) and the bone whose sheet drew it (h, w) int8, -1 none.
 
-    screen (V, 2) deformed vertex positions; driving_bones (h, w) int8 bone per driving pixel.
+    screen (V, 2) deformed vertex positions; driving_bones (h, w) int8 bone per driving pixel;
+    drive (14, 2, 3) takes photo pixels of each bone to the driving frame, where driving_bones
+    is looked up (the drawn pose differs from it: photo proportions, framing).
     """
     map_x = np.full(owners.shape, -1.0, dtype=np.float32)
     map_y = np.full(owners.shape, -1.0, dtype=np.float32)
@@ -185,6 +201,7 @@ def warp_maps(
         mesh.bone,
         owners,
         driving_bones,
+        np.ascontiguousarray(drive, dtype=np.float32),
         priority,
         map_x,
         map_y,

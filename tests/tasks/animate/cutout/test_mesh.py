@@ -1,9 +1,11 @@
 import numpy as np
 
-from tasks.animate.cutout.bones import TORSO
+from tasks.animate.cutout.bones import NUM_BONES, TORSO
 from tasks.animate.cutout.mesh import build_mesh, owner_bits, warp_maps
 from tests.tasks.animate.cutout.driving import T_POSE_FACE as FACE
 from tests.tasks.animate.cutout.driving import T_POSE_JOINTS as JOINTS
+
+IDENTITY = np.tile(np.eye(2, 3, dtype=np.float32), (NUM_BONES, 1, 1))  # drawn = driving pose
 
 
 def _labels() -> np.ndarray:
@@ -21,7 +23,7 @@ def test_rest_pose_maps_every_person_pixel_onto_itself():
     mesh = build_mesh(owners, JOINTS, FACE, step=6)
     assert set(np.unique(mesh.bone)) == {0, 1, 2}
     driving = np.where(labels >= 0, labels, -1).astype(np.int8)
-    map_x, map_y, sheet = warp_maps(mesh, mesh.rest, owners, driving)
+    map_x, map_y, sheet = warp_maps(mesh, mesh.rest, owners, driving, IDENTITY)
     rows, cols = np.nonzero(labels >= 0)
     assert np.allclose(map_x[rows, cols], cols, atol=1e-3)
     assert np.allclose(map_y[rows, cols], rows, atol=1e-3)
@@ -37,7 +39,7 @@ def test_a_shifted_sheet_moves_only_its_own_pixels():
     arm = np.isin(np.arange(len(screen)), mesh.triangles[mesh.bone == 2].ravel())
     screen[arm] += (0.0, 100.0)  # drop the arm sheet by 100 px
     no_driving = np.full(labels.shape, -1, dtype=np.int8)
-    map_x, map_y, sheet = warp_maps(mesh, screen, owners, no_driving)
+    map_x, map_y, sheet = warp_maps(mesh, screen, owners, no_driving, IDENTITY)
     assert (sheet[205:225, 125:155] == 2).all() and np.allclose(map_y[215, 140], 115, atol=1e-3)
     assert (sheet[105:125, 125:160] == -1).all()  # where the arm was, nothing is left
     assert (sheet[120:200, 80:120] == TORSO).all()
