@@ -4,8 +4,9 @@ Recipe, per frame (the source world is y up like SMPL's rest frame, so no axis s
 until the end):
 1. Joint mapping: each SMPL joint j takes a source joint s (whose rotation gives j's twist) and the
    source joint at the other end of j's bone (the source of j's child), by name.
-2. Rest alignment: O_j is the smallest rotation taking SMPL's rest bone (OFFSETS[child]) onto the
-   source's rest bone; the source's rest global rotations are the identity, so W_j = G_s O_j.
+2. Rest alignment: O_j is the smallest rotation taking SMPL's rest bone (OFFSETS[child]), turned
+   to the way the source's rest body faces, onto the source's rest bone; the source's rest global
+   rotations are the identity, so W_j = G_s O_j.
 3. Swing fix: where source bones between s and the end point bend (neck, spine, wrist), a
    minimal rotation turns W_j's bone onto the observed source bone, so directions match exactly.
 4. Local rotations: local_j = W_parent^T W_j; leaves (toes, head, hands) copy the source's local
@@ -165,7 +166,10 @@ def retarget_world(source: SourceMotion) -> tuple[np.ndarray, np.ndarray, float]
     world = np.empty((source.num_frames, NUM_JOINTS, 3, 3))
     world[:, 0] = g_src[:, src[0]] @ o_root
 
-    # 2. bones: rest alignment, then the swing fix onto the observed source bone
+    # 2. bones: rest alignment (turned first to where the source's rest body faces, so a rig
+    # that faces +x at rest gets no twisted limbs), then the swing fix onto the observed bone
+    forward = o_root[:, 2]
+    facing = Rotation.from_euler("y", np.arctan2(forward[0], forward[2])).as_matrix()
     rest_align = {0: o_root}
     for j in range(1, NUM_JOINTS):
         s = src[j]
@@ -176,7 +180,7 @@ def retarget_world(source: SourceMotion) -> tuple[np.ndarray, np.ndarray, float]
         end = src[CHILD[j]]
         if end is None:  # an absent leaf: the source joint's first child marks the bone's end
             end = source.parents.index(s)
-        o = _align(OFFSETS[CHILD[j]], rest_src[end] - rest_src[s])
+        o = _align(facing @ OFFSETS[CHILD[j]], rest_src[end] - rest_src[s]) @ facing
         rest_align[j] = o
         guess = g_src[:, s] @ o
         observed = p_src[:, end] - p_src[:, s]

@@ -75,14 +75,19 @@ def rig_positions(local: Rotation, root: np.ndarray) -> np.ndarray:
     return pos
 
 
-def write_bvh(path: Path, local: Rotation, root: np.ndarray, fps: float) -> None:
-    """RIG with `local` rotations (T*J) and root positions (T, 3) as a BVH file."""
+def write_bvh(
+    path: Path, local: Rotation, root: np.ndarray, fps: float, rest_turn: Rotation | None = None
+) -> None:
+    """RIG with `local` rotations (T*J) and root positions (T, 3) as a BVH file; `rest_turn`
+    turns the rig's rest pose (its offsets)."""
     children = {n: [r[0] for r in RIG if r[1] == n] for n in NAMES}
     lines = ["HIERARCHY"]
 
     def joint(name: str, depth: int) -> None:
         pad = "  " * depth
-        offset = next(r[2] for r in RIG if r[0] == name)
+        offset = np.asarray(next(r[2] for r in RIG if r[0] == name), float)
+        if rest_turn is not None:
+            offset = rest_turn.apply(offset)
         lines.append(f"{pad}{'ROOT' if depth == 0 else 'JOINT'} {name}\n{pad}{{")
         lines.append(f"{pad}  OFFSET {offset[0]} {offset[1]} {offset[2]}")
         pos = "Xposition Yposition Zposition " if depth == 0 else ""

@@ -70,6 +70,18 @@ def test_bvh_rest_pose_stands_on_the_ground_facing_minus_y(tmp_path: Path):
     assert np.all(joints[:, [20, 21], 2] < joints[:, [16, 17], 2] - 0.1)
 
 
+def test_a_rig_facing_x_at_rest_gets_smpl_rest_limbs_without_twist(tmp_path: Path):
+    frames = 2
+    rest = Rotation.identity(frames * len(NAMES))
+    root = np.tile([0.0, 95.0, 0.0], (frames, 1))
+    write_bvh(tmp_path / "x.bvh", rest, root, 30, rest_turn=Rotation.from_euler("y", 90, True))
+    poses, _ = retarget(read_bvh(tmp_path / "x.bvh"))
+    legs = poses[:, [1, 2, 4, 5]]  # hips and knees
+    # the rig's rest legs differ a little from SMPL's, but are not twisted about their own axis (y)
+    assert np.degrees(np.abs(legs[..., 1])).max() < 10
+    assert np.degrees(np.linalg.norm(legs, axis=-1)).max() < 15
+
+
 def _asf_positions(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """End point (T, 3) of every ASF bone by the Acclaim rule L = C M C^-1 (y up, ASF units)."""
     root = values["root"]
