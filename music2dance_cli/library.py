@@ -22,7 +22,8 @@ formats:
   .amc  CMU/Acclaim motion; its skeleton is <subject>.asf beside it (or --asf). AMC files store no
         frame rate: pass --fps (CMU lists 120 for most subjects, 60 for some).
   .bvh  BVH, y up, any units (the root height is scaled by leg length); Frame Time is used.
-  .pkl  AIST++ motion (smpl_poses, smpl_trans, smpl_scaling at 60 fps), read without running
+  .pkl  AIST++ motion (smpl_poses, smpl_trans, smpl_scaling at 60 fps) or an EDGE result / a
+        `music2dance export --format pkl` (smpl_poses, smpl_trans at 30 fps), read without running
         code from the pickle; .npz with the same arrays works too.
 Clips are sorted by name in the file, so the same inputs always give the same bytes."""
 
@@ -31,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `build-library` command to the main parser's subcommands."""
     parser = subparsers.add_parser(
         "build-library",
-        help="retarget mocap (ASF/AMC, BVH, AIST++ pkl) into a dance motion library (.npz)",
+        help="retarget mocap (ASF/AMC, BVH, AIST++/EDGE pkl) into a dance motion library (.npz)",
         description=__doc__,
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -1,4 +1,4 @@
-"""Build a motion library from mocap files: ASF/AMC, BVH, or AIST++ motion pkl/npz.
+"""Build a motion library from mocap files: ASF/AMC, BVH, AIST++ or EDGE motion pkl/npz.
 
 Each file is read into SMPL poses and root translation (`retarget`), resampled to 30 fps, turned
 to face -Y at its first frame with its feet on z = 0, and stored under `<prefix><file stem>`.
@@ -21,7 +21,6 @@ from tasks.motion.library.retarget import place_on_stage, resample, retarget
 
 log = logging.getLogger("music2dance")
 SUFFIXES = (".amc", ".bvh", ".pkl", ".npz")
-AIST_KEYS = ("smpl_poses", "smpl_trans", "smpl_scaling")
 
 
 def find_asf(amc: Path) -> Path:
@@ -44,9 +43,13 @@ def read_clip_motion(path: Path, asf: Path | None, amc_fps: float) -> tuple[np.n
         source = read_bvh(path)
     elif suffix in (".pkl", ".npz"):
         data = read_motion_file(path)
-        if missing := [k for k in AIST_KEYS if k not in data]:
-            raise InputError(f"{path}: not an AIST++ motion (missing {missing})")
-        return place_on_stage(*aist_to_edge(data), LIBRARY_FPS)
+        if "smpl_poses" not in data or "smpl_trans" not in data:
+            raise InputError(f"{path}: not an AIST++ or EDGE motion (needs smpl_poses, smpl_trans)")
+        if "smpl_scaling" in data:  # raw AIST++: 60 fps, y up, scaled
+            poses, trans = aist_to_edge(data)
+        else:  # an EDGE result or `music2dance export --format pkl`: already 30 fps, z up
+            poses, trans = data["smpl_poses"].reshape(-1, 24, 3), data["smpl_trans"]
+        return place_on_stage(poses.astype(np.float64), trans.astype(np.float64), LIBRARY_FPS)
     else:
         raise InputError(f"{path}: unknown motion format; use {', '.join(SUFFIXES)}")
     return resample(*retarget(source), source.fps, LIBRARY_FPS)

@@ -7,7 +7,9 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from music2dance_cli.main import main
+from tasks.motion.export import edge_pickle_dict
 from tasks.motion.library.clips import load_library
+from tasks.motion.skeleton import forward_kinematics
 from tests.tasks.motion.library.mocap_files import (
     default_root,
     smooth_rotations,
@@ -65,6 +67,20 @@ def test_append_adds_clips_and_keeps_the_old_ones(tmp_path: Path):
     clips = {c.name: c for c in load_library(out)}
     assert {n: c.style for n, c in clips.items()} == {"me/house": "house", "07_03": "modern"}
     assert len(clips["07_03"].poses) == 61  # read at 60 fps: 2 s
+
+
+def test_an_exported_edge_pickle_comes_back_as_the_same_motion(tmp_path: Path):
+    clip = next(c for c in load_library() if c.name == "cmu/93_05")
+    poses, trans = clip.poses[:45], clip.trans[:45]
+    with open(tmp_path / "mine.pkl", "wb") as f:
+        pickle.dump(edge_pickle_dict(poses, trans, forward_kinematics(poses, trans)), f)
+    out = str(tmp_path / "lib.npz")
+    assert main(["build-library", str(tmp_path / "mine.pkl"), "--out", out]) == 0
+    (again,) = load_library(out)
+    # the same motion, up to the floor (re-estimated on this excerpt: millimetres)
+    np.testing.assert_allclose(
+        forward_kinematics(again.poses, again.trans), forward_kinematics(poses, trans), atol=0.01
+    )
 
 
 def test_bad_inputs_exit_2_with_the_fix(tmp_path: Path, capsys):
