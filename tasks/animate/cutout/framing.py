@@ -4,12 +4,12 @@ A photo that shows only part of the body ends at its frame edge, and the person 
 edge ("cut points") must never come into view: the output would show a stump or a straight cut
 (a half-body photo's arms lifted, its waist rising). Per frame, on the retargeted joints:
 1. the whole body shifts by the smallest vector that keeps the torso's and head's cut points out
-   of view; where the photo is not cut, the body's outline is kept inside the frame instead
-   (a full-body photo keeps its feet in; a cut side wins over an uncut one);
+   of view; where the photo is not cut, the body's outline (arms aside) is kept inside the frame
+   instead (a full-body photo keeps its feet in; a cut side wins over an uncut one);
 2. the head and each limb whose bones carry cut points turn from their photo pose (rigid with
    the parent) towards the driving pose only as far as keeps those points out of view: a cut-off
    arm still swings, as far as the frame hides its cut.
-The frame's own edge hides a cut point within HIDDEN_MARGIN px of it, so the home pose counts.
+A cut point on the frame's outermost row or column counts as out of view, so the home pose is.
 """
 
 from __future__ import annotations
@@ -28,10 +28,11 @@ from tasks.animate.cutout.bones import (
 )
 from tasks.motion.skeleton import PARENTS
 
-HIDDEN_MARGIN = 1.5  # px: a cut point this close to (or past) the frame edge is not seen
+HIDDEN_MARGIN = 0.0  # px: a cut point this close to (or past) the frame edge is not seen
 OUTLINE_STEP = 3  # every this many outline pixels is checked for the keep-in-frame shift
 SEARCH_STEPS = 6  # bisection steps of a limb's turn towards the driving pose
 TOP, RIGHT, BOTTOM, LEFT = range(4)
+ARMS = (2, 3, 4, 5, 6, 7)
 PINNABLE = (HEAD, 2, 5, 8, 11, 3, 6, 9, 12, 4, 7, 10, 13)  # every bone after its parent
 
 
@@ -90,6 +91,9 @@ class Framer:
         outline = np.concatenate([c[:, 0] for c in contours])[::OUTLINE_STEP] if contours else []
         self.outline = np.asarray(outline, np.float64).reshape(-1, 2)
         self.outline_bones = labels[self.outline[:, 1].astype(int), self.outline[:, 0].astype(int)]
+        # hands flung past the frame edge are fine; the head, torso and feet stay in
+        kept = ~np.isin(self.outline_bones, ARMS)
+        self.outline, self.outline_bones = self.outline[kept], self.outline_bones[kept]
         self.pinned = [bone for bone in PINNABLE if np.isin(self.cut_bones, _subtree(bone)).any()]
 
     def __call__(self, joints: np.ndarray) -> np.ndarray:
@@ -115,11 +119,14 @@ class Framer:
         return np.einsum("nij,nj->ni", affine[:, :, :2], points) + affine[:, :, 2]
 
     def _shift(self, cut: np.ndarray, side: np.ndarray, transforms: np.ndarray) -> np.ndarray:
-        """(2,) smallest shift keeping the moved cut points cut (N, 2) of photo sides `side` (N,)
-        past their side, and the moved outline inside the frame on sides the photo does not cut.
-        Where the two disagree, the cut side wins; cut sides that disagree split the difference.
+        """(2,) smallest shift putting the moved cut points cut (N, 2) that are in view back past
+        their photo side `side` (N,), and the moved outline inside the frame on the sides the
+        photo does not cut. Where the two disagree, the cut side wins; cut sides that disagree
+        split the difference.
         """
         outline = self._moved(transforms, self.outline, self.outline_bones)
+        seen = self._in_view(cut)  # a cut end already out of view (past any side) is left alone
+        cut, side = cut[seen], side[seen]
         shift = np.zeros(2)
         for axis, (low_side, high_side) in enumerate(((LEFT, RIGHT), (TOP, BOTTOM))):
             last = self.size[1 - axis] - 1

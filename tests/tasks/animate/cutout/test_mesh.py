@@ -43,3 +43,10 @@ def test_a_shifted_sheet_moves_only_its_own_pixels():
     assert (sheet[205:225, 125:155] == 2).all() and np.allclose(map_y[215, 140], 115, atol=1e-3)
     assert (sheet[105:125, 125:160] == -1).all()  # where the arm was, nothing is left
     assert (sheet[120:200, 80:120] == TORSO).all()
+
+
+def test_every_bone_gets_its_own_owner_bit():
+    labels = np.arange(-1, NUM_BONES, dtype=np.int8)[None]  # legs are bones 8..13
+    owners = owner_bits(labels, np.zeros(labels.shape, dtype=bool))
+    assert owners[0, 0] == 0
+    assert list(owners[0, 1:]) == [1 << bone for bone in range(NUM_BONES)]

@@ -1,0 +1,187 @@
+"""Parts stay whole and framed like the photo: a synthetic person painted one flat colour per
+bone, so every output pixel tells which part of the photo it shows. The matte is given (the
+reader is replaced), so these tests see only the bones, the mesh and the framing."""
+
+import cv2
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from tasks.animate.cutout import animator as animator_module
+from tasks.animate.cutout.animator import CutoutAnimator
+from tasks.animate.cutout.bones import BONES, HEAD, NUM_BONES, TORSO
+from tasks.animate.cutout.reference import ReferenceBody
+
+SIZE = 256
+BACKGROUND = (128, 128, 128)
+# A standing figure, 24 SMPL joints (x, y) px, head top at y ~38, feet at y ~245.
+FIGURE = np.array(
+    [
+        [128, 140], [143, 148], [113, 148], [128, 125], [145, 190], [111, 190], [128, 110],
+        [146, 228], [110, 228], [128, 95], [150, 238], [106, 238], [128, 75], [138, 80],
+        [118, 80], [128, 55], [152, 84], [104, 84], [160, 114], [96, 114], [164, 142],
+        [92, 142], [165, 152], [91, 152],
+    ],
+    dtype=np.float64,
+)  # fmt: skip
+FACE_BOX = (45, 138, 67, 118)  # (t, r, b, l) around the head
+THICKNESS = {2: 13, 3: 11, 4: 9, 5: 13, 6: 11, 7: 9, 8: 18, 9: 14, 10: 10, 11: 18, 12: 14, 13: 10}
+LEFT_ARM, RIGHT_ARM, LEFT_LEG, RIGHT_LEG = (18, 20, 22), (19, 21, 23), (4, 7, 10), (5, 8, 11)
+
+
+def _colours() -> np.ndarray:
+    """(14, 3) uint8: one saturated hue per bone, far from the grey background."""
+    hues = np.arange(NUM_BONES, dtype=np.uint8) * (180 // NUM_BONES)
+    hsv = np.stack([hues, np.full(NUM_BONES, 255), np.full(NUM_BONES, 230)], -1).astype(np.uint8)
+    return cv2.cvtColor(hsv[None], cv2.COLOR_HSV2RGB)[0]
+
+
+COLOURS = _colours()
+
+
+def _paint(joints: np.ndarray, values: list, canvas: np.ndarray, order: tuple) -> np.ndarray:
+    """Draw bones `order` of joints (24, 2) onto canvas with values[bone] (a colour or a part)."""
+    for bone in order:
+        spec = BONES[bone]
+        if bone == TORSO:
+            quad = joints[[16, 17, 2, 1]].round().astype(np.int32)
+            cv2.fillConvexPoly(canvas, quad, values[bone])
+        elif bone == HEAD:  # the neck runs down into the torso between the shoulders
+            neck = joints[[16, 17]].mean(axis=0).round().astype(int)
+            head = joints[15].round().astype(int)
+            cv2.line(canvas, tuple(neck), tuple(head), values[bone], 12)
+            cv2.ellipse(canvas, tuple(head), (13, 17), 0, 0, 360, values[bone], -1)
+        else:
+            a, b = joints[spec.start].round().astype(int), joints[spec.end].round().astype(int)
+            cv2.line(canvas, tuple(a), tuple(b), values[bone], THICKNESS[bone])
+    return canvas
+
+
+FRONT_ORDER = (8, 9, 10, 11, 12, 13, TORSO, 2, 3, 4, 5, 6, 7, HEAD)  # arms over the torso
+BEHIND_ORDER = (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, TORSO, HEAD)  # torso over the arms
+
+
+def photo_of(joints: np.ndarray, order: tuple = FRONT_ORDER) -> tuple[np.ndarray, np.ndarray]:
+    """The figure's bones `order` at joints (24, 2) on grey: photo (h, w, 3), mask (h, w)."""
+    image = np.zeros((SIZE, SIZE, 3), np.uint8)
+    image[:] = BACKGROUND
+    colours = [tuple(int(c) for c in COLOURS[b]) for b in range(NUM_BONES)]
+    _paint(joints, colours, image, order)
+    mask = np.any(image != BACKGROUND, axis=-1).astype(np.float32)
+    return image, mask
+
+
+def parts_of(joints: np.ndarray, order: tuple = FRONT_ORDER) -> np.ndarray:
+    """(SIZE, SIZE) uint8 DensePose part map of the figure at joints (24, 2)."""
+    return _paint(joints, [BONES[b].parts[0] for b in range(NUM_BONES)],
+                  np.zeros((SIZE, SIZE), np.uint8), order)  # fmt: skip
+
+
+def _rotate(joints: np.ndarray, ids: tuple, pivot: int, degrees: float) -> None:
+    angle = np.radians(degrees)
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    joints[list(ids)] = (joints[list(ids)] - joints[pivot]) @ rotation.T + joints[pivot]
+
+
+def dance(base: np.ndarray, frames: int = 6, bend: float = 1.0) -> np.ndarray:
+    """(frames, 24, 2): arms raised up to 150 deg, elbows and knees bent, the body bobbing."""
+    out = []
+    for t in range(frames):
+        phase = t / max(frames - 1, 1)
+        joints = base.copy()
+        _rotate(joints, LEFT_ARM, 16, -150 * phase)
+        _rotate(joints, RIGHT_ARM, 17, 150 * phase)
+        _rotate(joints, (20, 22), 18, -60 * bend * phase)
+        _rotate(joints, (21, 23), 19, 60 * bend * phase)
+        _rotate(joints, (7, 10), 4, 70 * bend * phase)
+        _rotate(joints, (8, 11), 5, -70 * bend * phase)
+        joints[:, 1] -= 12 * np.sin(np.pi * phase)  # a hop
+        out.append(joints)
+    return np.stack(out)
+
+
+def animate(monkeypatch, photo, mask, joints, face_box, clip, parts=None):
+    """Frames and alphas of the cutout with the matte given."""
+    body = ReferenceBody(mask=mask, joints=joints.astype(np.float32), source="test")
+    monkeypatch.setattr(animator_module, "read_reference", lambda *args, **kwargs: body)
+    parts = np.stack([parts_of(j) for j in clip]) if parts is None else parts
+    animator = CutoutAnimator(fit_shape=0.0)
+    animator.prepare(photo, face_box, parts[0], clip[0].astype(np.float32), clip_joints=clip)
+    frames, alphas = animator.render_layers(parts, clip.astype(np.float32))
+    return frames, alphas
+
+
+def bone_pixels(frame: np.ndarray, bone: int, tolerance: int = 12) -> np.ndarray:
+    """(h, w) bool: pixels of frame showing bone's colour."""
+    return np.abs(frame.astype(int) - COLOURS[bone].astype(int)).max(axis=-1) <= tolerance
+
+
+def test_a_half_body_photo_draws_nothing_below_its_cut_line(monkeypatch):
+    # the figure twice as large about its head top: the frame cuts it at the waist and wrists
+    half = (FIGURE - (128, 38)) * 2 + (128, 38)
+    upper_body = (TORSO, 2, 3, 4, 5, 6, 7, HEAD)
+    photo, mask = photo_of(half, upper_body)
+    face = (52, 148, 96, 108)
+    assert mask[-1].any() and not bone_pixels(photo, 8).any()  # cut at the waist, no legs
+    clip = dance(half)
+    frames, alphas = animate(monkeypatch, photo, mask, half, face, clip)
+    waist = bone_pixels(photo[-1:], TORSO)[0]
+    for frame, alpha in zip(frames, alphas, strict=True):
+        # the waist still runs out of the frame: no gap below it, no stump
+        assert (alpha[-1][waist] > 0.5).mean() > 0.9
+        # every part cut by the frame edge still reaches an edge: its cut end is never seen
+        for bone in range(NUM_BONES):
+            if not bone_pixels(photo[-1:], bone).any():
+                continue
+            rows, cols = np.nonzero(bone_pixels(frame, bone))
+            if len(rows):
+                reach = min(SIZE - 1 - rows.max(), rows.min(), cols.min(), SIZE - 1 - cols.max())
+                assert reach <= 2, f"{BONES[bone].name} shows its cut end"
+        # nothing the photo lacks: no leg colour appears
+        assert not any(bone_pixels(frame, bone).any() for bone in (8, 9, 11, 12))
+
+
+def test_a_full_body_photo_keeps_every_part_and_stays_in_frame(monkeypatch):
+    photo, mask = photo_of(FIGURE)
+    clip = dance(FIGURE)
+    clip[:, :, 1] += np.linspace(0, 40, len(clip))[:, None]  # the dance sinks out of frame
+    frames, alphas = animate(monkeypatch, photo, mask, FIGURE, FACE_BOX, clip)
+    shown = {b: int(bone_pixels(photo, b).sum()) for b in range(NUM_BONES)}
+    assert all(count > 20 for count in shown.values())
+    for frame, alpha in zip(frames, alphas, strict=True):
+        for bone, count in shown.items():
+            drawn = int(bone_pixels(frame, bone).sum())
+            assert drawn > 0.3 * count, f"{BONES[bone].name}: {drawn} of {count} px"
+        area = (alpha > 0.5).sum()
+        assert 0.75 * mask.sum() < area < 1.3 * mask.sum()  # nothing dropped, nothing invented
+        # the feet stay in: no person pixel on the bottom row
+        assert not (alpha[-1] > 0.5).any()
+
+
+def test_no_tear_at_shoulders_hips_and_knees_in_a_strongly_bent_pose(monkeypatch):
+    photo, mask = photo_of(FIGURE)
+    clip = dance(FIGURE, frames=4, bend=1.6)
+    _, alphas = animate(monkeypatch, photo, mask, FIGURE, FACE_BOX, clip)
+    for alpha in alphas:
+        _, count = ndimage.label(alpha > 0.5, structure=np.ones((3, 3)))
+        assert count == 1
+
+
+@pytest.mark.parametrize("arm_in_front", [True, False])
+def test_the_driving_part_map_decides_whether_the_arm_is_over_the_torso(monkeypatch, arm_in_front):
+    photo, mask = photo_of(FIGURE)
+    crossed = FIGURE.copy()
+    _rotate(crossed, LEFT_ARM, 16, 35)  # the upper arm down along the side
+    _rotate(crossed, (20, 22), 18, 100)  # the forearm across the belly
+    clip = np.stack([FIGURE, crossed])
+    order = FRONT_ORDER if arm_in_front else BEHIND_ORDER
+    parts = np.stack([parts_of(j, order) for j in clip])
+    frames, _ = animate(monkeypatch, photo, mask, FIGURE, FACE_BOX, clip, parts)
+    torso_area = np.zeros((SIZE, SIZE), np.uint8)
+    cv2.fillConvexPoly(torso_area, crossed[[16, 17, 2, 1]].round().astype(np.int32), 1)
+    inner = cv2.erode(torso_area, np.ones((9, 9), np.uint8)) > 0
+    forearm_over_torso = (bone_pixels(frames[1], 3) & inner).sum()
+    if arm_in_front:
+        assert forearm_over_torso > 60
+    else:
+        assert forearm_over_torso < 10
