@@ -1,7 +1,8 @@
 """Acclaim ASF (skeleton) + AMC (motion) reader, as written by the CMU motion capture database.
 
 An ASF bone is a segment with a rest `direction` and `length` in world axes, an `axis` frame C
-(Euler angles) and rotational `dof`s; an AMC frame gives those dof values in degrees. The bone's
+(Euler angles) and rotational `dof`s; an AMC frame gives those dof values (degrees unless the
+ASF says `angle rad`). The bone's
 local rotation about the world-aligned rest axes is L = C M C^-1 (M from the dof values, applied
 x then y then z), as in the CMU viewer. Each bone becomes a `SourceMotion` joint at the bone's
 start; leaf bones get an extra `<name>_end` joint at their tip.
@@ -31,18 +32,18 @@ class _Bone:
     parent: str = ""
 
 
-def _euler(angles_deg: list[float], order: str) -> Rotation:
+def _euler(angles: list[float], order: str, degrees: bool) -> Rotation:
     """Angles given for x, y, z, composed in `order` (e.g. "XYZ": x first, extrinsic)."""
-    by_axis = dict(zip(_AXES, angles_deg, strict=True))
+    by_axis = dict(zip(_AXES, angles, strict=True))
     order = order.lower()
-    return Rotation.from_euler(order, [by_axis[a] for a in order], degrees=True)
+    return Rotation.from_euler(order, [by_axis[a] for a in order], degrees=degrees)
 
 
-def _parse_asf(text: str, path: Path) -> tuple[list[_Bone], list[str]]:
-    """Bones in hierarchy order (root first) and the root's channel order."""
+def _parse_asf(text: str, path: Path) -> tuple[list[_Bone], list[str], bool]:
+    """Bones in hierarchy order (root first), the root's channel order, angles in degrees?"""
     bones: dict[str, _Bone] = {"root": _Bone("root")}
     root_order, root_axis, root_orientation = ["tx", "ty", "tz", "rx", "ry", "rz"], "XYZ", [0.0] * 3
-    section, bone, children = "", None, []
+    section, bone, children, degrees = "", None, [], True
     for raw in text.splitlines():
         line = raw.split("#", 1)[0].strip()
         if not line:
@@ -51,7 +52,9 @@ def _parse_asf(text: str, path: Path) -> tuple[list[_Bone], list[str]]:
             section = line.split()[0]
             continue
         words = line.split()
-        if section == ":root":
+        if section == ":units" and words[0] == "angle":
+            degrees = not words[1].lower().startswith("rad")
+        elif section == ":root":
             if words[0] == "order":
                 root_order = [w.lower() for w in words[1:]]
             elif words[0] == "axis":
@@ -71,7 +74,7 @@ def _parse_asf(text: str, path: Path) -> tuple[list[_Bone], list[str]]:
             elif bone is not None and words[0] == "length":
                 bone.length = float(words[1])
             elif bone is not None and words[0] == "axis":
-                bone.axis = _euler([float(w) for w in words[1:4]], words[4])
+                bone.axis = _euler([float(w) for w in words[1:4]], words[4], degrees)
             elif bone is not None and words[0] == "dof":
                 bone.dof = [w.lower() for w in words[1:]]
         elif section == ":hierarchy" and words[0] not in ("begin", "end"):
@@ -83,13 +86,13 @@ def _parse_asf(text: str, path: Path) -> tuple[list[_Bone], list[str]]:
             bones[kid].parent = parent
     if len(bones) < 2:
         raise InputError(f"{path}: no bones found; pass a CMU-style ASF skeleton file")
-    bones["root"].axis = _euler(root_orientation, root_axis)
+    bones["root"].axis = _euler(root_orientation, root_axis, degrees)
     ordered, queue = [], ["root"]
     while queue:  # breadth first, so parents precede children
         name = queue.pop(0)
         ordered.append(bones[name])
         queue += [k for parent, *kids in children if parent == name for k in kids]
-    return ordered, root_order
+    return ordered, root_order, degrees
 
 
 def _parse_amc(text: str, path: Path) -> list[dict[str, list[float]]]:
@@ -110,7 +113,7 @@ def _parse_amc(text: str, path: Path) -> list[dict[str, list[float]]]:
 
 def read_asf_amc(asf: Path, amc: Path, fps: float) -> SourceMotion:
     """The motion of `amc` on the skeleton `asf`, at `fps` (AMC files do not store it)."""
-    bones, root_order = _parse_asf(asf.read_text(errors="replace"), asf)
+    bones, root_order, degrees = _parse_asf(asf.read_text(errors="replace"), asf)
     frames = _parse_amc(amc.read_text(errors="replace"), amc)
     index = {b.name: i for i, b in enumerate(bones)}
 
@@ -146,7 +149,7 @@ def read_asf_amc(asf: Path, amc: Path, fps: float) -> SourceMotion:
         rot_order = "".join(d[1] for d in dofs if d.startswith("r")) or "xyz"
         rot_order += "".join(a for a in _AXES if a not in rot_order)
         cols = [_AXES.index(a) for a in rot_order]
-        motion = Rotation.from_euler(rot_order, angles[:, cols], degrees=True).as_matrix()
+        motion = Rotation.from_euler(rot_order, angles[:, cols], degrees=degrees).as_matrix()
         c = b.axis.as_matrix()
         local.append(c @ motion @ c.T)
     root = np.zeros((num, 3))

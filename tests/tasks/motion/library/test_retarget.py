@@ -138,6 +138,32 @@ def test_asf_knee_flexion_of_90_degrees_bends_the_smpl_knee_90_degrees(tmp_path:
     np.testing.assert_allclose(np.degrees(np.arccos((thigh * shin).sum(-1))), 90.0, atol=1.0)
 
 
+def test_asf_in_radians_reads_like_degrees(tmp_path: Path):
+    write_asf_amc(tmp_path / "07.asf", tmp_path / "07_01.amc", frames=5)
+    (tmp_path / "rad").mkdir()
+    asf = []
+    for line in (tmp_path / "07.asf").read_text().replace("angle deg", "angle rad").splitlines():
+        words = line.split()
+        if len(words) == 5 and words[0] == "axis":  # a bone's axis angles
+            line = " ".join(["axis", *(str(np.radians(float(w))) for w in words[1:4]), words[4]])
+        asf.append(line)
+    (tmp_path / "rad" / "07.asf").write_text("\n".join(asf))
+    lines = []
+    for line in (tmp_path / "07_01.amc").read_text().splitlines():
+        name, *values = line.split()
+        if values:
+            v, first = np.array(values, float), 3 if name == "root" else 0  # root: TX TY TZ first
+            v[first:] = np.radians(v[first:])
+            line = " ".join([name, *map(str, v)])
+        lines.append(line)
+    (tmp_path / "rad" / "07_01.amc").write_text("\n".join(lines))
+    degrees = read_asf_amc(tmp_path / "07.asf", tmp_path / "07_01.amc", 120)
+    radians = read_asf_amc(tmp_path / "rad" / "07.asf", tmp_path / "rad" / "07_01.amc", 120)
+    np.testing.assert_allclose(
+        radians.forward_kinematics()[1], degrees.forward_kinematics()[1], atol=1e-6
+    )
+
+
 def test_resampling_60_to_30_fps_keeps_timing(tmp_path: Path):
     fps, frames = 60.0, 121  # 2 s
     t = np.arange(frames) / fps
