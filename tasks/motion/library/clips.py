@@ -76,26 +76,37 @@ def save_library(clips: Sequence[MotionClip], path: str | Path) -> None:
 
 def _checked(data: dict[str, np.ndarray], path: Path) -> None:
     """Raise InputError unless the arrays of a library file fit together."""
+
+    def refuse(what: str) -> None:
+        raise InputError(f"{path}: {what}; {_REBUILD}")
+
     need = {"names", "styles", "starts", "quats", "trans", "fps"}
     if missing := need - set(data):
-        raise InputError(f"{path}: not a motion library (missing {sorted(missing)}); {_REBUILD}")
-    names, starts, quats, trans = data["names"], data["starts"], data["quats"], data["trans"]
-    frames = len(quats)
-    problems = [
-        (names.ndim != 1 or names.dtype.kind != "U", "names must be a 1-d string array"),
-        (data["styles"].shape != names.shape, "styles must have one entry per name"),
-        (starts.shape != (len(names) + 1,), "starts must have one entry per clip, plus one"),
-        (quats.shape[1:] != (NUM_JOINTS, 4) or quats.dtype != np.int16, "quats: (F,24,4) int16"),
-        (trans.shape != (frames, 3), "trans must be (F,3), one row per quats frame"),
-        (int(data["fps"]) != LIBRARY_FPS, f"fps must be {LIBRARY_FPS}"),
-    ]
-    if not problems[2][0]:
-        problems.append(
-            (starts[0] != 0 or starts[-1] != frames or np.any(np.diff(starts) < 1), "bad starts")
-        )
-    for bad, what in problems:
-        if bad:
-            raise InputError(f"{path}: {what}; {_REBUILD}")
+        refuse(f"not a motion library (missing {sorted(missing)})")
+    names, styles, starts = data["names"], data["styles"], data["starts"]
+    quats, trans, fps = data["quats"], data["trans"], data["fps"]
+    if (
+        names.ndim != 1
+        or styles.shape != names.shape
+        or {names.dtype.kind, styles.dtype.kind} != {"U"}
+    ):
+        refuse("names and styles must be 1-d string arrays of the same length")
+    if quats.ndim != 3 or quats.shape[1:] != (NUM_JOINTS, 4) or quats.dtype != np.int16:
+        refuse("quats must be (F, 24, 4) int16")
+    norms = np.linalg.norm(quats.astype(np.float32), axis=-1) / QUAT_SCALE
+    if np.any(np.abs(norms - 1.0) > 0.01):
+        refuse("quats must be unit quaternions times 32767")
+    if trans.shape != (len(quats), 3) or not np.isfinite(trans).all():
+        refuse("trans must be (F, 3), finite, one row per quats frame")
+    if (
+        starts.shape != (len(names) + 1,)
+        or starts[0] != 0
+        or starts[-1] != len(quats)
+        or np.any(np.diff(starts) < 1)
+    ):
+        refuse("starts must run from 0 to F with one non-empty clip per name")
+    if fps.shape != () or int(fps) != LIBRARY_FPS:
+        refuse(f"fps must be {LIBRARY_FPS}")
 
 
 def load_library(path: str | Path | None = None) -> list[MotionClip]:

@@ -118,6 +118,9 @@ def test_inconsistent_arrays_are_refused(tmp_path: Path):
         ("trans", np.zeros((9, 3), np.float32)),
         ("quats", np.zeros((10, 24, 4), np.float32)),
         ("fps", np.int64(60)),
+        ("quats", np.zeros((10, 24, 4), np.int16)),
+        ("trans", np.full((10, 3), np.nan, np.float32)),
+        ("styles", np.array(["x"])),
     ]:
         np.savez(tmp_path / "bad.npz", **{**good, key: bad})
         with pytest.raises(InputError, match="build-library"):
