@@ -26,6 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from params import load_defaults  # noqa: E402
 from tasks.audio.decode import load_audio  # noqa: E402
 from tasks.audio.features import FPS, SAMPLE_RATE, extract_features  # noqa: E402
 from tasks.audio.synth import synth_music  # noqa: E402
@@ -84,7 +85,8 @@ def dance(model: str, song: dict, graph, seed: int, frames: int | None = None):
     onset, beats = song["onset"][:num_frames], song["beats"][song["beats"] < num_frames / FPS]
     if model == "choreographer":
         return choreograph(onset, beats, song["tempo"], num_frames, FPS, seed=seed, energy=1.0)
-    framing = Framing(np.radians(30.0), 0.5)
+    motion = load_defaults()["motion"]
+    framing = Framing(np.radians(motion["max_turn_deg"]), motion["stay_radius"])
     return synthesize(graph, onset, beats, song["tempo"], num_frames, FPS, seed, framing)
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from tasks.motion.library.segments import FPS, Segments, cut_segments, rotate_z
 
-NEIGHBOURS = 12  # transitions kept per segment end besides its natural successor
+NEIGHBOURS = 64  # transitions kept per segment end besides its natural successor
 MAX_COST = 0.12  # m, RMS joint position+velocity mismatch above which no edge is made
 _VELOCITY_TIME = 0.1  # s: a joint velocity counts as the distance it covers in this time
 _BLOCK = 1024  # rows of the pairwise cost computed at once (caps memory)
@@ -59,6 +59,7 @@ def boundary_features(segments: Segments, frames: np.ndarray) -> np.ndarray:
 def _nearest(a: np.ndarray, b: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Per row of a (n, D): indices and RMS-per-joint distances of its k nearest rows of b."""
     k = min(k, len(b))
+    a, b = a.astype(np.float64), b.astype(np.float64)  # |a|^2 + |b|^2 - 2ab cancels in float32
     idx, dist = [], []
     b_sq = (b**2).sum(axis=1)
     for lo in range(0, len(a), _BLOCK):

@@ -43,7 +43,7 @@ SOFT_START = 0.75  # fraction of a framing limit below which motion is left unto
 # Path cost weights; each term is ~1 at a clearly unwanted value.
 _W_TRANSITION = 1.0 / 0.05  # per metre of boundary mismatch
 _W_WARP = 0.5 / np.log1p(MAX_WARP)
-_W_ENERGY = 2.0
+_W_ENERGY = 4.0
 _W_STYLE = 1.5
 _W_STEPS = 0.6
 _W_TURN = 0.6
@@ -96,11 +96,15 @@ def _soft_limit(x: np.ndarray, limit: float) -> np.ndarray:
     return np.where(over > 0, np.sign(x) * squashed, x)
 
 
-def _placed_heading(heading: float, turn: np.ndarray, max_turn: float) -> np.ndarray:
-    """Facing (n,) at which to start segments with yaw ranges `turn` (n, 3) so they stay within
-    +-max_turn, turned at most RECENTRE from `heading`; NaN where no such facing exists."""
+def _placed_heading(
+    heading: float, turn: np.ndarray, max_turn: float, jump: np.ndarray
+) -> np.ndarray:
+    """Facing (n,) at which to start segments with yaw ranges `turn` (n, 3): within +-max_turn
+    throughout, at most RECENTRE from `heading`, and on a `jump` (blended anyway) turned back
+    toward the front. NaN where no such facing exists."""
     lo, hi = -max_turn - turn[:, 0], max_turn - turn[:, 1]
-    placed = np.clip(heading, lo, np.maximum(lo, hi))
+    wanted = np.where(jump, np.clip(0.0, heading - RECENTRE, heading + RECENTRE), heading)
+    placed = np.clip(wanted, lo, np.maximum(lo, hi))
     return np.where((lo <= hi) & (np.abs(placed - heading) <= RECENTRE), placed, np.nan)
 
 
@@ -131,7 +135,8 @@ def _plan(
         wanted = ENERGY_RANKS[0] + (ENERGY_RANKS[1] - ENERGY_RANKS[0]) * min(level[pulse], 1.0)
         cost = cost + _W_ENERGY * np.abs(energy_rank[cands] - wanted)
         cost = cost + _W_STEPS * min(level[pulse], 1.0) * ~seg.steps[cands]
-        placed = _placed_heading(heading, seg.turn[cands], framing.max_turn)
+        jump = cands != (seg.successor[current] if current >= 0 else -1)
+        placed = _placed_heading(heading, seg.turn[cands], framing.max_turn, jump)
         cost = cost + _W_TURN * np.abs(placed + seg.turn[cands, 2]) / framing.max_turn
         cost = cost + _W_RECENTRE * np.abs(placed - heading) / RECENTRE
         after = position + rotate_z(seg.shift[cands], placed)
@@ -160,7 +165,8 @@ def _plan(
             )
         i, j = np.unravel_index(np.argmin(total), total.shape)
         c, s = int(cands[i]), int(spans[j])
-        placed = _placed_heading(heading, seg.turn[c : c + 1], framing.max_turn)[0]
+        jump = np.array([current < 0 or c != seg.successor[current]])
+        placed = _placed_heading(heading, seg.turn[c : c + 1], framing.max_turn, jump)[0]
         heading = heading if np.isnan(placed) else placed
         path.segment.append(c)
         path.pulse.append(pulse)
