@@ -22,6 +22,9 @@ formats:
   .amc  CMU/Acclaim motion; its skeleton is <subject>.asf beside it (or --asf). AMC files store no
         frame rate: pass --fps (CMU lists 120 for most subjects, 60 for some).
   .bvh  BVH, y up, any units (the root height is scaled by leg length); Frame Time is used.
+        Joints are found by name: SMPL names (pelvis, left_hip ...), CMU (lfemur ...), or
+        Mixamo/CMU-BVH style (Hips, LeftUpLeg, LeftLeg, LeftFoot, LeftArm, LeftForeArm ...;
+        a "mixamorig:" prefix is fine); three or more spine joints between hips and neck.
   .pkl  AIST++ motion (smpl_poses, smpl_trans, smpl_scaling at 60 fps) or an EDGE result / a
         `music2dance export --format pkl` (smpl_poses, smpl_trans at 30 fps), read without running
         code from the pickle; .npz with the same arrays works too.
