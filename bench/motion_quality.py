@@ -80,13 +80,11 @@ def song_features(path: Path | None) -> dict:
             "num_frames": feats.num_frames}  # fmt: skip
 
 
-def dance(model: str, song: dict, graph, seed: int, frames: int | None = None):
+def dance(model: str, song: dict, graph, framing: Framing, seed: int, frames: int | None = None):
     num_frames = frames or song["num_frames"]
     onset, beats = song["onset"][:num_frames], song["beats"][song["beats"] < num_frames / FPS]
     if model == "choreographer":
         return choreograph(onset, beats, song["tempo"], num_frames, FPS, seed=seed, energy=1.0)
-    motion = load_defaults()["motion"]
-    framing = Framing(np.radians(motion["max_turn_deg"]), motion["stay_radius"])
     return synthesize(graph, onset, beats, song["tempo"], num_frames, FPS, seed, framing)
 
 
@@ -150,6 +148,11 @@ def main() -> None:
     args = parser.parse_args()
 
     clips = load_library(args.library)
+    missing = set(HOLDOUT) - {c.name for c in clips}
+    if missing:
+        raise SystemExit(f"the library lacks the held-out clips {sorted(missing)}: edit HOLDOUT")
+    motion = load_defaults()["motion"]
+    framing = Framing(np.radians(motion["max_turn_deg"]), motion["stay_radius"])
     held = [c for c in clips if c.name in HOLDOUT]
     kept = [c for c in clips if c.name not in HOLDOUT]
     start = time.perf_counter()
@@ -176,7 +179,7 @@ def main() -> None:
     for model in ("choreographer", "library"):
         dances = []
         for (name, song), seed in itertools.product(songs, range(args.seed, args.seed + SEEDS)):
-            poses, trans = dance(model, song, graph, seed)
+            poses, trans = dance(model, song, graph, framing, seed)
             dances.append((forward_kinematics(poses, trans), song["beats"]))
             if name == songs[0][0] and seed == args.seed:
                 sheet = args.sheets / f"{model}_{name}.png"
@@ -196,7 +199,7 @@ def main() -> None:
         times = []
         for seed in range(3):
             start = time.perf_counter()
-            dance(model, song, graph, seed, frames)
+            dance(model, song, graph, framing, seed, frames)
             times.append(time.perf_counter() - start)
         emit(f"{model}: {np.median(times):.3f} s to dance {frames / FPS:.0f} s (median of 3)")
 

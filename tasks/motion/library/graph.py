@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tasks.base import InputError
 from tasks.motion.library.segments import FPS, Segments, cut_segments, rotate_z
 
 NEIGHBOURS = 64  # transitions kept per segment end besides its natural successor
@@ -80,7 +81,10 @@ def build_graph(clips: Sequence, mirror: bool = True) -> MotionGraph:
         clips = [*clips, *(mirror_clip(clip) for clip in clips)]
     segments = cut_segments(clips)
     if len(segments) < 2:
-        raise ValueError(f"a motion library needs at least 2 segments, found {len(segments)}")
+        raise InputError(
+            f"the motion library has {len(segments)} danced segments between kinematic beats; "
+            "build it from more (or livelier) dance motion, or use motion.library=null"
+        )
     start_f = boundary_features(segments, segments.start).astype(np.float32)
     end_f = boundary_features(segments, segments.end).astype(np.float32)
     near, dist = _nearest(end_f, start_f, NEIGHBOURS + 2)

@@ -83,7 +83,7 @@ def cut_segments(clips: Sequence) -> Segments:
         poses = np.asarray(clip.poses, np.float64)
         clip_joints = forward_kinematics(poses, np.asarray(clip.trans, np.float64))
         rotations = Rotation.from_rotvec(poses.reshape(-1, 3))
-        quats.append(rotations.as_quat().reshape(len(poses), 24, 4))
+        quats.append(rotations.as_quat().reshape(len(poses), 24, 4).astype(np.float32))
         trans.append(np.asarray(clip.trans, np.float64))
         joints.append(clip_joints.astype(np.float32))
         yaw.append(np.unwrap(root_yaw(Rotation.from_rotvec(poses[:, 0]))))

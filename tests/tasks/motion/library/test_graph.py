@@ -1,7 +1,9 @@
 """Segments cut at kinematic beats and the motion graph that links them."""
 
 import numpy as np
+import pytest
 
+from tasks.base import InputError
 from tasks.motion.library.graph import MAX_COST, build_graph
 from tasks.motion.library.segments import STEP_LIFT, cut_segments
 from tests.tasks.motion.library.dances import pendulum_clip, pendulum_library
@@ -45,3 +47,9 @@ def test_graph_keeps_natural_successors_and_links_close_boundaries_only():
         assert np.all(costs <= MAX_COST)
         assert np.allclose(costs, graph.mismatch_from(n)[targets], atol=1e-4)
     assert len(graph.edges) > np.count_nonzero(seg.successor >= 0)  # jumps between clips exist
+
+
+def test_a_library_without_dancing_is_refused_with_the_fix():
+    still = pendulum_clip("still", 15, 0.0, 3.0)
+    with pytest.raises(InputError, match="motion.library=null"):
+        build_graph([still])
