@@ -191,7 +191,12 @@ def main() -> None:
     emit(" | ".join(f"{k:>13}" for k in keys))
     for row in rows:
         emit(" | ".join(f"{v:>13}" if isinstance(v, str) else f"{v:>13.4g}" for v in row.values()))
-    emit(f"EDGE's reported ground-truth PFC (AIST++): {EDGE_GT_PFC}")
+    chor, lib = rows[-2], rows[-1]
+    emit(
+        f"goals: FID_k choreographer / library = {chor['FID_k'] / lib['FID_k']:.1f}x (>= 3); "
+        f"library PFC {lib['PFC']:.3f} vs EDGE's ground truth {EDGE_GT_PFC} (AIST++, <=); "
+        f"4 s windows with a step, worst song: {lib['4s w/ step']:.0%} (100%)"
+    )
 
     song = songs[0][1]
     frames = min(30 * FPS, song["num_frames"])
