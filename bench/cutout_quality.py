@@ -1,171 +1,193 @@
-"""Cutout animator quality and speed on scikit-image's astronaut photo, driven by a real dance.
+"""What a person sees in the default output, on real photos and real music (issue 13's bench).
 
-Usage: python bench/cutout_quality.py [--frames 96] [--resolution 512] [--save out.mp4]
-Builds the driving video the way the pipeline does (beat choreographer -> built-in body render ->
-the align stage's similarity putting the head on the photo's face), animates the photo in chunks
-of 8 frames and prints: identity (face embedding distance, median, and the share of frames with
-a face found), motion fidelity (silhouette IoU, median), background stability (mean abs change
-/255), frames/s of `render` and seconds of `prepare`; then the same for harder references (cut
-off, small, busy)."""
+    python bench/cutout_quality.py [--photos P ...] [--songs S ...] [--seconds 10] [--out bench/out]
+
+For every photo (default: ../shared/photos/* beside scikit-image's astronaut) and song (default:
+vibe_ace and choice_drumbass under /work/music when present, else a synthesized song), the first
+--seconds of the song go through `music2dance run` on the default params, as a user runs it; the
+run is then measured by the evaluate stage (tasks/evaluate/body.py, identity) and the animator is
+timed alone on the run's aligned inputs at its resolution on this machine's cores. Prints one row
+per photo and song, then the medians per photo against the issue's goals, and writes a contact
+sheet per run (the reference photo, 8 frames each beside what the metrics saw) to --out.
+"""
 
 from __future__ import annotations
 
 import argparse
-import logging
+import json
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-from tasks.align.face import FaceBox, detect_face  # noqa: E402
-from tasks.align.transform import (  # noqa: E402
-    fit_transform,
-    head_boxes,
-    transform_points,
-    warp_frames,
-)
-from tasks.animate.cutout import quality  # noqa: E402
-from tasks.animate.cutout.animator import CutoutAnimator  # noqa: E402
-from tasks.animate.cutout.bones import part_to_bone  # noqa: E402
-from tasks.base import InputError  # noqa: E402
-from tasks.motion.choreographer import choreograph  # noqa: E402
-from tasks.render.body import builtin_body, pose_body  # noqa: E402
-from tasks.render.camera import fit_camera, project  # noqa: E402
-from tasks.render.raster import part_maps, rasterize  # noqa: E402
+from artifacts.store import Store  # noqa: E402
+from flows.dag import evaluate_run, evaluation_params, param_rules  # noqa: E402
+from music2dance_cli.evaluate import SHEET_FRAMES, body_checks  # noqa: E402
+from params import resolve_params  # noqa: E402
+from tasks.animate.task import ANIMATORS  # noqa: E402
+from tasks.evaluate.gates import evaluate_gates  # noqa: E402
+from tasks.evaluate.plots import contact_sheet_figure  # noqa: E402
 
-CHUNK = 8
-FPS = 30.0
+PHOTOS = ROOT.parent / "shared" / "photos"
+MUSIC = Path("/work/music")
+SONGS = ("vibe_ace.ogg", "choice_drumbass.ogg")
+TIMED_FRAMES = 90  # frames the animator renders for its fps figure
+COLUMNS = ("coverage", "leftovers", "fragments", "fill_quality", "identity", "fps")
+GOALS = {"coverage": (">=", 0.9), "leftovers": ("<=", 0.01), "fragments": ("<=", 0.0),
+         "identity": ("<=", 0.45), "fps": (">=", 15.0)}  # fmt: skip
 
 
-def driving_video(frames: int, size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Parts (T, size, size) uint8 and joints2d (T, 24, 2) of a 120 bpm dance, fixed camera."""
-    beats = np.arange(0.0, frames / FPS + 1.0, 0.5)
-    onset = np.full(frames, 0.6, dtype=np.float32)
-    poses, trans = choreograph(onset, beats, 120.0, frames, FPS, seed=seed, energy=1.0)
-    body = builtin_body()
-    verts, joints = pose_body(body, poses, trans)
-    camera = fit_camera(
-        verts.min(1), verts.max(1), trans, height=size, width=size, margin=0.1, follow=False
+def default_photos(out: Path) -> list[Path]:
+    from skimage.data import astronaut
+
+    photos = sorted(p for p in PHOTOS.glob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+    astro = out / "inputs" / "astronaut.png"
+    astro.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(astro), astronaut()[..., ::-1])
+    return [*photos, astro]
+
+
+def clip_songs(songs: list[Path], seconds: float, out: Path) -> list[Path]:
+    """The first `seconds` of each song as wav under out/inputs; a synthesized song if none."""
+    import imageio_ffmpeg
+
+    folder = out / "inputs"
+    folder.mkdir(parents=True, exist_ok=True)
+    if not songs:
+        from tasks.audio.synth import synth_music, write_wav
+
+        path = folder / "synth.wav"
+        write_wav(path, synth_music(seconds, bpm=120.0, seed=0, sample_rate=22050), 22050)
+        return [path]
+    clips = []
+    for song in songs:
+        clip = folder / f"{song.stem}.wav"
+        ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+        cmd = [ffmpeg, "-y", "-loglevel", "error", "-i", str(song), "-t", str(seconds), str(clip)]
+        subprocess.run(cmd, check=True)
+        clips.append(clip)
+    return clips
+
+
+def run(audio: Path, photo: Path, store: Path, out: Path, overrides: list[str]) -> dict | None:
+    """`music2dance run` in a fresh process; the run report, or None when the run failed."""
+    report = out / "reports" / f"{photo.stem}_{audio.stem}.json"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "music2dance_cli.main", "run", "--store", str(store),
+           "--audio", str(audio), "--image", str(photo), "--report", str(report),
+           "--out", str(out / "videos" / f"{photo.stem}_{audio.stem}.mp4")]  # fmt: skip
+    for item in overrides:
+        cmd += ["--set", item]
+    (out / "videos").mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=os.environ)
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        show(f"{photo.name} / {audio.name}: run failed: {lines[-1] if lines else '?'}")
+        return None
+    return json.loads(report.read_text())
+
+
+def animator_fps(align, overrides: list[str]) -> float:
+    """Frames/s of the configured animator alone (prepare excluded) on the run's aligned inputs."""
+    params = resolve_params(param_rules(), overrides)["animate"]
+    frames = min(TIMED_FRAMES, align["parts"].shape[0])
+    ctx = SimpleNamespace(upstream={"align": align}, params=params)
+    chunks = ANIMATORS[params["model"]](ctx)
+    done = len(next(chunks))  # the first chunk pays for `prepare`
+    rendered, start = 0, time.perf_counter()
+    for chunk in chunks:
+        rendered += len(chunk)
+        if done + rendered >= frames:
+            break
+    return rendered / (time.perf_counter() - start)
+
+
+def measure(report: dict, sheet: Path, overrides: list[str]) -> dict[str, float | None]:
+    """Evaluate-stage metrics of a run, its animator's fps; writes its contact sheet."""
+    store = report["store"]
+    keys = {s["name"]: s["key"] for s in report["stages"]}
+    groups = {name: Store(store).open(name, key) for name, key in keys.items()}
+    params, _ = evaluation_params([o for o in overrides if o.startswith("evaluate.")])
+    metrics = dict(evaluate_run(keys, params, store).attrs["metrics"])
+    count = groups["animate"]["frames"].shape[0]
+    indices = np.linspace(0, count - 1, min(SHEET_FRAMES, count)).astype(int)
+    frames, checks = body_checks(groups, indices)
+    reference = np.asarray(groups["align"]["reference"])
+    fps = float(groups["animate"].attrs["fps"])
+    contact_sheet_figure(reference, frames, checks, indices.tolist(), fps, sheet.stem).savefig(
+        sheet
     )
-    span = slice(0, frames)
-    parts = part_maps(
-        rasterize(project(verts, camera, span), body.faces, size, size), body.face_parts
-    )
-    return parts, project(joints, camera, span)[..., :2]
+    return metrics | {"fps": animator_fps(groups["align"], overrides)}
 
 
-def align_to_face(
-    parts: np.ndarray, joints: np.ndarray, face_box: tuple, head_to_face: float = 1.7
-) -> tuple[np.ndarray, np.ndarray]:
-    """Warp parts (T, h, w) and joints (T, 24, 2) with the align stage's one similarity that
-    puts the driving head on the reference head implied by the face box (t, r, b, l)."""
-    matrix = fit_transform(head_boxes(parts), FaceBox(*face_box), head_to_face)
-    warped = warp_frames(parts, matrix, parts.shape[1:], 0)
-    return warped, transform_points(joints.astype(np.float32), matrix)
+def show(line: str) -> None:
+    print(line, flush=True)  # noqa: T201
 
 
-def evaluate(
-    reference: np.ndarray,
-    face_box: tuple,
-    frames: int,
-    label: str,
-    save: Path | None,
-    fit_shape: float,
-) -> None:
-    """Animate `reference` (h, w, 3) on a dance of `frames` frames and print the measures."""
-    size = reference.shape[0]
-    try:
-        parts, joints = align_to_face(*driving_video(frames, size), face_box)
-        animator = CutoutAnimator(fit_shape=fit_shape)
-        start = time.perf_counter()
-        animator.prepare(reference, face_box, parts[0], joints[0])
-        prepare_s = time.perf_counter() - start
-    except InputError as error:
-        print(f"{label:>10}: InputError: {error}")  # noqa: T201
-        return
-    reference_face = quality.reference_encoding(reference, face_box)
-    shown = quality.shown_bones(animator.labels)
-    lut = part_to_bone()
-    writer = None
-    if save is not None:
-        fourcc = cv2.VideoWriter_fourcc(*"mp4v")
-        writer = cv2.VideoWriter(str(save), fourcc, FPS, (2 * size, size))
-    distances, ious, ious_all, changes, render_s = [], [], [], [], 0.0
-    previous = None
-    for begin in range(0, frames, CHUNK):
-        chunk = slice(begin, min(begin + CHUNK, frames))
-        start = time.perf_counter()
-        video, alpha = animator.render_layers(parts[chunk], joints[chunk])
-        render_s += time.perf_counter() - start
-        for t in range(len(video)):
-            bones = lut[parts[chunk][t]]
-            ious.append(quality.silhouette_iou(alpha[t], bones, shown))
-            ious_all.append(quality.silhouette_iou(alpha[t], bones))
-            if (begin + t) % 4 == 0:
-                distances.append(quality.face_distance(video[t], reference_face))
-            if previous is not None:
-                changes.append(
-                    quality.background_change(previous[0], video[t], previous[1], alpha[t])
-                )
-            previous = (video[t], alpha[t])
-            if writer is not None:
-                palette = cv2.applyColorMap(
-                    (parts[chunk][t] * 10).astype(np.uint8), cv2.COLORMAP_VIRIDIS
-                )
-                writer.write(np.concatenate([video[t][..., ::-1], palette], axis=1))
-    if writer is not None:
-        writer.release()
-    found = np.isfinite(distances)
-    print(  # noqa: T201
-        f"{label:>10}: mask {animator.body.source}, prepare {prepare_s:.2f} s, "
-        f"render {frames / render_s:.1f} frames/s at {size}x{size}; identity median "
-        f"{np.nanmedian(distances) if found.any() else float('nan'):.3f} "
-        f"(face found {found.mean():.0%}); IoU median {np.median(ious):.3f} "
-        f"(all parts {np.median(ious_all):.3f}); background change "
-        f"mean {np.mean(changes):.4f}/255 max {np.max(changes):.4f}/255"
-    )
-
-
-def hard_references(photo: np.ndarray, face_box: tuple) -> dict[str, tuple[np.ndarray, tuple]]:
-    """Cut off (only head and shoulders in frame), very small person, busy background versions
-    of photo (h, w, 3), each with its face box (t, r, b, l)."""
-    size = photo.shape[0]
-    top, right, bottom, left = face_box
-    shift = size * 2 // 5
-    cut = np.concatenate([np.repeat(photo[:1], shift, axis=0), photo[: size - shift]], axis=0)
-    small = np.full_like(photo, 200)
-    quarter = cv2.resize(photo, (size // 4, size // 4), interpolation=cv2.INTER_AREA)
-    y0, x0 = size // 2, size // 3
-    small[y0 : y0 + size // 4, x0 : x0 + size // 4] = quarter
-    rng = np.random.default_rng(0)
-    noise = cv2.resize(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8), (size, size))
-    busy = np.where((np.arange(size)[None, :, None] < size // 5), noise, photo).astype(np.uint8)
-    return {
-        "cut off": (cut, (top + shift, right, bottom + shift, left)),
-        "small": (small, (y0 + top // 4, x0 + right // 4, y0 + bottom // 4, x0 + left // 4)),
-        "busy": (busy, face_box),
-    }
+def cell(value: float | None) -> str:
+    return "   n/a" if value is None or not np.isfinite(value) else f"{value:6.3f}"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--frames", type=int, default=96)
-    parser.add_argument("--resolution", type=int, default=512)
-    parser.add_argument("--fit-shape", type=float, default=0.5, help="CutoutAnimator fit_shape")
-    parser.add_argument("--save", type=Path, default=None, help="side-by-side mp4 of the astronaut")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--photos", nargs="*", type=Path, help="default: ../shared/photos/* + astronaut"
+    )
+    parser.add_argument(
+        "--songs", nargs="*", type=Path, help="default: /work/music vibe_ace, choice_drumbass"
+    )
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each song's clip")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "bench" / "out", help="sheets, videos, store"
+    )
+    parser.add_argument("--set", action="append", default=[], metavar="STAGE.KEY=VALUE")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    from skimage.data import astronaut
-
-    photo = cv2.resize(astronaut(), (args.resolution, args.resolution))
-    face_box = tuple(detect_face(photo))
-    evaluate(photo, face_box, args.frames, "astronaut", args.save, args.fit_shape)
-    for label, (image, box) in hard_references(photo, face_box).items():
-        evaluate(image, box, min(args.frames, 32), label, None, args.fit_shape)
+    out = args.out.resolve()
+    photos = args.photos or default_photos(out)
+    songs = (
+        args.songs
+        if args.songs is not None
+        else [MUSIC / s for s in SONGS if (MUSIC / s).is_file()]
+    )
+    clips = clip_songs(songs, args.seconds, out)
+    _, gates = evaluation_params([o for o in args.set if o.startswith("gates.")])
+    show(f"{os.cpu_count()} cores; animator fps at the align resolution")
+    show(f"{'photo / song':34} " + " ".join(f"{c[:6]:>6}" for c in COLUMNS) + "  gates failed")
+    results: dict[str, list[dict]] = {}
+    for photo in photos:
+        for clip in clips:
+            report = run(clip, photo, out / "store", out, args.set)
+            if report is None:
+                continue
+            row = measure(report, out / f"{photo.stem}_{clip.stem}.png", args.set)
+            results.setdefault(photo.stem, []).append(row)
+            failed = ";".join(evaluate_gates(row, gates)) or "pass"
+            label = f"{photo.stem} / {clip.stem}"
+            show(f"{label:34} " + " ".join(cell(row.get(c)) for c in COLUMNS) + f"  {failed}")
+    show("\nmedian per photo; goals: " + ", ".join(f"{k} {op} {v}" for k, (op, v) in GOALS.items()))
+    for name, rows in results.items():
+        medians = {
+            c: np.nanmedian([np.nan if r.get(c) is None else r[c] for r in rows]) for c in COLUMNS
+        }
+        missed = [
+            k
+            for k, (op, v) in GOALS.items()
+            if not (medians[k] >= v if op == ">=" else medians[k] <= v)
+        ]
+        show(
+            f"{name:34} "
+            + " ".join(cell(medians[c]) for c in COLUMNS)
+            + "  missed: "
+            + (", ".join(missed) or "none")
+        )
 
 
 if __name__ == "__main__":

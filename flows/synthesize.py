@@ -20,6 +20,7 @@ import logging
 import os
 import shutil
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -389,6 +390,12 @@ def finish(
     copy_videos(records, Path(out), store)
     index = write_index(records, Path(out))
     summary = summarize(records, index, len(futures))
+    if evaluate is not None:  # how many measured rows missed each gate (the index says which)
+        missed = Counter(
+            g for r in records if r.get("gates_failed") for g in r["gates_failed"].split(";")
+        )
+        summary["passed"] = sum(r.get("passed") is True for r in records)
+        summary["gates_failed"] = dict(missed)
     (Path(out) / "summary.json").write_text(json.dumps(summary, indent=2))
     log.info("%d rows: %d done, %d failed", summary["rows"], summary["done"], summary["failed"])
     return summary

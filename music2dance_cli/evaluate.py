@@ -32,10 +32,15 @@ TABLE = (  # (column, metric, format): the report's layout, then our motion and 
     ("BAS↑", "bas", "{:.4f}"),
     ("PFC↓", "pfc", "{:.4f}"),
     ("identity↓", "identity", "{:.3f}"),
+    ("coverage↑", "coverage", "{:.3f}"),
+    ("leftovers↓", "leftovers", "{:.4f}"),
+    ("fragments↓", "fragments", "{:.2f}"),
+    ("fill↑", "fill_quality", "{:.2f}"),
 )
 CSV_COLUMNS = (
     "clip", "method", "psnr", "ssim", "lpips", "fid_vid", "fvd", "bas", "pfc", "identity",
-    "identity_missing", "foot_skating", "jerk", "gates_failed", "passed", "report",
+    "identity_missing", "foot_skating", "jerk", "coverage", "leftovers", "fragments",
+    "fill_quality", "background_change", "gates_failed", "passed", "report",
 )  # fmt: skip
 WEIGHT_OPTIONS = {"lpips": "lpips_weights", "fid_vid": "fid_vid_weights", "fvd": "fvd_weights"}
 
@@ -122,8 +127,27 @@ def open_run(report_path: Path, default_store: str) -> tuple[dict[str, Any], dic
 
 
 # -- one clip ----------------------------------------------------------------------------------
+def body_checks(groups: Mapping[str, Any], indices: np.ndarray) -> tuple[list, list]:
+    """(frames, tasks.evaluate.body checks) of the animated frames at `indices`, each frame
+    resized to the aligned photo as the evaluate stage measures it."""
+    from tasks.evaluate.body import check_frame, read_photo
+    from tasks.evaluate.segment import PersonSegmenter
+    from tasks.evaluate.video import match_size
+
+    parts, frames = groups["align"]["parts"], groups["animate"]["frames"]
+    with PersonSegmenter() as segment:
+        photo = read_photo(np.asarray(groups["align"]["reference"]), np.asarray(parts[0]), segment)
+        sheet = [match_size(np.asarray(frames[i]), parts.shape[1:]) for i in indices]
+        checks = [
+            check_frame(f, segment(f).mask, np.asarray(parts[i]), photo)
+            for f, i in zip(sheet, indices, strict=True)
+        ]
+    return sheet, checks
+
+
 def write_plots(groups: Mapping[str, Any], folder: Path, title: str) -> list[Path]:
-    """beats.png (music vs motion beats) and, when the run has frames, contact_sheet.png."""
+    """beats.png (music vs motion beats) and, when the run has frames, contact_sheet.png: the
+    reference and SHEET_FRAMES frames across the clip, each beside what the body metrics saw."""
     from tasks.evaluate.plots import beats_figure, contact_sheet_figure
 
     motion = groups["motion"]
@@ -132,12 +156,13 @@ def write_plots(groups: Mapping[str, Any], folder: Path, title: str) -> list[Pat
     beats = np.asarray(groups["audio"]["beats"], dtype=np.float64)
     paths = [folder / "beats.png"]
     beats_figure(joints, beats, fps, title).savefig(paths[0])
-    if "animate" in groups:
-        frames = groups["animate"]["frames"]
-        idx = np.linspace(0, frames.shape[0] - 1, min(SHEET_FRAMES, frames.shape[0])).astype(int)
-        sheet = [np.asarray(frames[i]) for i in idx]
+    if "animate" in groups and "align" in groups:
+        count = groups["animate"]["frames"].shape[0]
+        idx = np.linspace(0, count - 1, min(SHEET_FRAMES, count)).astype(int)
+        sheet, checks = body_checks(groups, idx)
+        reference = np.asarray(groups["align"]["reference"])
         paths.append(folder / "contact_sheet.png")
-        contact_sheet_figure(sheet, idx.tolist(), fps).savefig(paths[1])
+        contact_sheet_figure(reference, sheet, checks, idx.tolist(), fps).savefig(paths[1])
     return paths
 
 

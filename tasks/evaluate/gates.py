@@ -16,6 +16,11 @@ GATE_RULES = {
     "bas_min": Param(float, min=0.0, max=1.0, nullable=True, help="lowest beat alignment"),
     "identity_max": Param(float, min=0.0, nullable=True, help="highest mean face distance"),
     "foot_skating_max": Param(float, min=0.0, max=1.0, nullable=True, help="skating frames"),
+    "coverage_min": Param(float, min=0.0, max=1.0, nullable=True, help="lowest body coverage"),
+    "leftovers_max": Param(float, min=0.0, max=1.0, nullable=True, help="photo person left"),
+    "fragments_max": Param(float, min=0.0, nullable=True, help="loose fragments per frame"),
+    "fill_quality_min": Param(float, min=0.0, max=1.0, nullable=True, help="plate texture"),
+    "background_change_max": Param(float, min=0.0, nullable=True, help="/255 between samples"),
 }
 
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import cv2
 import numpy as np
 from matplotlib.figure import Figure
 from scipy.ndimage import gaussian_filter1d
 
+from tasks.evaluate.body import FrameCheck
 from tasks.motion.metrics import motion_beats
+
+CYAN, RED, MAGENTA, YELLOW = (0, 255, 255), (255, 0, 0), (255, 0, 255), (255, 255, 0)
 
 
 def beats_figure(joints: np.ndarray, music_beats: np.ndarray, fps: float, title: str) -> Figure:
@@ -32,18 +36,53 @@ def beats_figure(joints: np.ndarray, music_beats: np.ndarray, fps: float, title:
     return fig
 
 
+def overlay(frame: np.ndarray, check: FrameCheck) -> np.ndarray:
+    """frame (h, w, 3) uint8 with what the body metrics saw: the driving silhouette the dancer
+    should fill outlined in cyan, the part of it left uncovered red, leftovers of the photo's
+    person magenta, loose fragments yellow."""
+    out = frame.astype(np.float32)
+    for mask, colour in ((check.missing, RED), (check.leftover, MAGENTA), (check.fragment, YELLOW)):
+        out[mask] = 0.4 * out[mask] + 0.6 * np.asarray(colour, np.float32)
+    out = out.astype(np.uint8)
+    contours, _ = cv2.findContours(
+        check.silhouette.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+    )
+    cv2.drawContours(out, contours, -1, CYAN, max(1, frame.shape[0] // 256))
+    return out
+
+
 def contact_sheet_figure(
-    frames: Sequence[np.ndarray], indices: Sequence[int], fps: float, columns: int = 4
+    reference: np.ndarray,
+    frames: Sequence[np.ndarray],
+    checks: Sequence[FrameCheck],
+    indices: Sequence[int],
+    fps: float,
+    title: str = "",
 ) -> Figure:
-    """A grid of (H, W, 3) uint8 frames, each titled with its frame index and time."""
-    rows = max(1, -(-len(frames) // columns))
-    h, w = frames[0].shape[:2]
-    fig = Figure(figsize=(columns * 2.6, rows * 2.6 * h / w + 0.3), dpi=100)
-    for i in range(rows * columns):
-        ax = fig.add_subplot(rows, columns, i + 1)
+    """The frames a person would check: the reference photo, then each (H, W, 3) uint8 frame
+    beside its overlay (see `overlay`), titled with its index, time and body measures."""
+    columns = 4
+    rows = 1 + -(-len(frames) // 2)
+    h, w = reference.shape[:2]
+    fig = Figure(figsize=(columns * 2.6, rows * 2.6 * h / w + 0.6), dpi=100)
+    panels = [(reference, "reference photo")]
+    for frame, check, index in zip(frames, checks, indices, strict=True):
+        measures = (
+            f"cov {check.coverage:.2f} left {check.leftovers:.3f} "
+            f"frag {check.fragments} fill {check.fill_quality:.2f}"
+        )
+        panels += [(frame, f"#{index}  {index / fps:.2f} s"), (overlay(frame, check), measures)]
+    for i, (image, caption) in enumerate(panels):
+        # The reference fills the first row alone (its row's other cells stay empty).
+        ax = fig.add_subplot(rows, columns, 1 if i == 0 else i + columns)
         ax.axis("off")
-        if i < len(frames):
-            ax.imshow(frames[i])
-            ax.set_title(f"#{indices[i]}  {indices[i] / fps:.2f} s", fontsize=8)
+        ax.imshow(image)
+        ax.set_title(caption, fontsize=7)
+    fig.suptitle(
+        (f"{title}\n" if title else "")
+        + "cyan: driving silhouette the photo shows | red: not covered | magenta: leftovers of the "
+        "photo's person | yellow: fragments",
+        fontsize=8,
+    )
     fig.tight_layout()
     return fig

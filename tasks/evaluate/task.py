@@ -1,8 +1,9 @@
-"""Evaluate stage: per-clip motion metrics and identity, an artifact keyed by what it measures.
+"""Evaluate stage: per-clip motion, identity and body metrics, keyed by what it measures.
 
-Reads the audio beats, the motion's joint positions, the aligned reference photo and the animated
-frames; writes the scalar metrics into attrs["metrics"] and the per-clip vectors set-level metrics
-(FID, diversity) need. Gates are not params here: a threshold change must not re-measure a clip.
+Reads the audio beats, the motion's joint positions, the aligned reference photo and driving part
+maps, and the animated frames; writes the scalar metrics into attrs["metrics"] and the per-clip
+vectors set-level metrics (FID, diversity) need. Gates are not params here: a threshold change
+must not re-measure a clip.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 import zarr
 
 from tasks.base import Param, StageContext, StageSpec
+from tasks.evaluate.body import background_change, check_frame, read_photo
 from tasks.evaluate.identity import face_embedding, identity_distances, largest_face
 from tasks.evaluate.motion import (
     foot_skating_ratio,
@@ -22,6 +24,8 @@ from tasks.evaluate.motion import (
     physical_foot_contact,
     root_relative,
 )
+from tasks.evaluate.segment import PersonSegmenter
+from tasks.evaluate.video import match_size
 from tasks.motion.metrics import beat_alignment_score, motion_beats
 
 BLOCK = 16  # frames decoded per zarr read
@@ -64,6 +68,46 @@ def _identity(ctx: StageContext, stride: int) -> dict[str, float]:
     return {"identity": mean, "identity_missing": missing}
 
 
+def _body(ctx: StageContext, stride: int) -> dict[str, float]:
+    """What a person sees (tasks.evaluate.body) on every `stride`-th frame: median coverage and
+    fill quality, mean leftovers, fragments per frame and background change between samples.
+
+    Frames of another size than the aligned photo (the preview's side-by-side) are resized to
+    it, so the body is looked for where the driving video puts it.
+    """
+    align, frames = ctx.upstream["align"], ctx.upstream["animate"]["frames"]
+    parts = align["parts"]
+    with PersonSegmenter() as segment:
+        photo = read_photo(np.asarray(align["reference"]), np.asarray(parts[0]), segment)
+    rows, changes, previous = [], [], None
+    with PersonSegmenter(video=True) as segment:
+        sampled = zip(
+            range(0, frames.shape[0], stride), strided_frames(frames, stride), strict=True
+        )
+        for index, raw in sampled:
+            frame = match_size(raw, parts.shape[1:])
+            driving = np.asarray(parts[index])
+            check = check_frame(frame, segment(frame).mask, driving, photo)
+            rows.append((check.coverage, check.leftovers, check.fragments, check.fill_quality))
+            person = check.dancer | (driving > 0)
+            if previous is not None:
+                changes.append(background_change(previous[0], frame, previous[1], person))
+            previous = (frame, person)
+    values, nan = np.asarray(rows, dtype=np.float64).reshape(-1, 4), float("nan")
+    for column, name in enumerate(("coverage", "leftovers", "fragments", "fill_quality")):
+        ctx.out.create_array(name, shape=(len(values),), dtype="float64")[:] = values[:, column]
+    fill = values[:, 3][np.isfinite(values[:, 3])]
+    return {
+        # No driving body in any sample: unmeasured (NaN), so the coverage gate flags the clip.
+        "coverage": float(np.nanmedian(values[:, 0])) if np.isfinite(values[:, 0]).any() else nan,
+        "leftovers": float(values[:, 1].mean()),
+        "fragments": float(values[:, 2].mean()),
+        # No plate seen in any sample: the dancer always stands where the photo's person did.
+        "fill_quality": float(np.median(fill)) if fill.size else 1.0,
+        "background_change": float(np.mean(changes)) if changes else 0.0,
+    }
+
+
 def compute(ctx: StageContext) -> None:
     motion = ctx.upstream["motion"]
     fps = float(motion.attrs["fps"])
@@ -73,6 +117,7 @@ def compute(ctx: StageContext) -> None:
     metrics = motion_metrics(joints, beats_s, fps, p["contact_height"], p["skate_speed"])
     if "align" in ctx.upstream and "animate" in ctx.upstream:
         metrics |= _identity(ctx, p["identity_stride"])
+        metrics |= _body(ctx, p["body_stride"])
     beats = motion_beats(joints)
     ctx.out.create_array("motion_beats", shape=beats.shape, dtype="int64")[:] = beats
     relative = root_relative(joints)
@@ -83,16 +128,18 @@ def compute(ctx: StageContext) -> None:
         relative
     )
     finite = {k: (None if np.isnan(v) else v) for k, v in metrics.items()}  # JSON has no NaN
-    ctx.out.attrs.update({"fps": fps, "identity_stride": p["identity_stride"], "metrics": finite})
+    strides = {"identity_stride": p["identity_stride"], "body_stride": p["body_stride"]}
+    ctx.out.attrs.update({"fps": fps, **strides, "metrics": finite})
 
 
 SPEC = StageSpec(
     name="evaluate",
-    version=1,
+    version=2,
     upstream=("audio", "motion", "align", "animate"),
     raw_inputs=(),
     params={
         "identity_stride": Param(int, min=1, help="measure identity on every n-th frame"),
+        "body_stride": Param(int, min=1, help="measure coverage, leftovers ... every n-th frame"),
         "contact_height": Param(float, min=0.0, help="foot-skating contact height, metres"),
         "skate_speed": Param(float, min=0.0, help="foot-skating sliding speed, m/s"),
     },

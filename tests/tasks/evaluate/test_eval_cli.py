@@ -19,9 +19,13 @@ from tasks.base import InputError
 FPS = 30
 SIZE = 256
 DEFAULTS = {
-    "evaluate": {"identity_stride": 2, "contact_height": 0.05, "skate_speed": 0.75},
-    "gates": {"pfc_max": 5.0, "bas_min": 0.1, "identity_max": 0.6, "foot_skating_max": None},
-}
+    "evaluate": {
+        "identity_stride": 2, "body_stride": 2, "contact_height": 0.05, "skate_speed": 0.75
+    },
+    "gates": {"pfc_max": 5.0, "bas_min": 0.1, "identity_max": 0.6, "foot_skating_max": None}
+    | dict.fromkeys(("coverage_min", "leftovers_max", "fragments_max", "fill_quality_min",
+                     "background_change_max")),  # body gates: tests/tasks/evaluate/test_body_*
+}  # fmt: skip
 
 
 def publish(store: Store, stage: str, arrays: dict, attrs: dict) -> dict:
@@ -54,10 +58,12 @@ def run(tmp_path, monkeypatch):
     joints[:, 15, 2] = 1.6
     photo = cv2.resize(data.astronaut(), (SIZE, SIZE), interpolation=cv2.INTER_AREA)
     frames = np.repeat(photo[None], 6, axis=0)
+    parts = np.zeros((6, SIZE, SIZE), np.uint8)
+    parts[:, 40:200, 60:200] = 2  # a driving torso where the photo's person stands
     stages = [
         publish(store, "audio", {"beats": np.array([0.5, 1.0, 1.5])}, {"fps": FPS}),
         publish(store, "motion", {"joints": joints.astype(np.float32)}, {"fps": FPS, "model": "c"}),
-        publish(store, "align", {"reference": photo}, {"fps": FPS}),
+        publish(store, "align", {"reference": photo, "parts": parts}, {"fps": FPS}),
         publish(store, "animate", {"frames": frames}, {"fps": FPS, "model": "preview"}),
     ]
     write_mp4(tmp_path / "video.mp4", frames)
@@ -91,9 +97,11 @@ def test_eval_one_run_with_ground_truth(run, tmp_path):
     table = (out / "metrics.md").read_text().splitlines()
     assert (
         table[0]
-        == "| Method | PSNR↑ | SSIM↑ | LPIPS↓ | FID-VID↓ | FVD↓ | BAS↑ | PFC↓ | identity↓ | gates |"
+        == "| Method | PSNR↑ | SSIM↑ | LPIPS↓ | FID-VID↓ | FVD↓ | BAS↑ | PFC↓ | identity↓ | "
+        "coverage↑ | leftovers↓ | fragments↓ | fill↑ | gates |"
     )
     assert "| n/a | n/a | 1.0000 |" in table[2] and table[2].endswith("| pass |")
+    assert 0.0 <= row["coverage"] <= 1.0 and row["fragments"] == 0.0
     for png in ("beats.png", "contact_sheet.png"):
         blob = (out / "run" / png).read_bytes()
         assert blob[:8] == b"\x89PNG\r\n\x1a\n" and len(blob) > 10_000

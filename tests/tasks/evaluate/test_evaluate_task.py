@@ -28,15 +28,20 @@ def test_faceless_reference_leaves_identity_unmeasured(tmp_path):
     upstream = {
         "audio": group(beats=np.array([0.5, 1.0])),
         "motion": group(joints=joints),
-        "align": group(reference=np.zeros((64, 64, 3), np.uint8)),
+        "align": group(
+            reference=np.zeros((64, 64, 3), np.uint8), parts=np.zeros((4, 64, 64), np.uint8)
+        ),
         "animate": group(frames=np.zeros((4, 64, 64, 3), np.uint8)),
     }
     out = zarr.open_group(zarr.storage.MemoryStore(), mode="w")
-    params = {"identity_stride": 1, "contact_height": 0.05, "skate_speed": 0.75}
+    params = {"identity_stride": 1, "body_stride": 2, "contact_height": 0.05, "skate_speed": 0.75}
     for key, value in params.items():
         SPEC.params[key].check(key, value)
     SPEC.compute(StageContext(params, upstream, out, tmp_path, log=logging.getLogger("t")))
     metrics = out.attrs["metrics"]
     assert metrics["identity"] is None and metrics["identity_missing"] == 1.0
+    # No driving body and no dancer: coverage is unmeasured (a gate flags it), nothing is left.
+    assert metrics["coverage"] is None and metrics["leftovers"] == 0.0
+    assert metrics["fragments"] == 0.0 and out["coverage"].shape == (2,)
     assert metrics["pfc"] == 0.0 and metrics["foot_skating"] == 0.0  # float32 glide: rounding only
     assert out["kinetic"].shape == (72,) and out["geometric"].shape == (32,)

@@ -1,0 +1,278 @@
+"""What a person sees in an animated frame, without ground truth, for any animator.
+
+Per output frame, from the person segmentation of that frame (the dancer), the reference photo
+with its own segmentation, and the aligned driving part map (DensePose parts 1..24, 0 = none):
+- coverage: share of the driving silhouette, limited to the parts the photo shows, that the dancer
+  covers (within a small tolerance: a cut-out keeps the photo's limb thickness);
+- leftovers: share of the photo's person pixels that, away from the dancer and the driving body,
+  still carry the photo's colours (the photo's hands left behind in the background);
+- fragments: person components besides the main body, each above FRAGMENT_SHARE of the frame;
+- fill quality: texture of the filled plate (where the photo's person stood and no one stands
+  now) against a ring of untouched background around it, and no seam along its outline; 1 is as
+  textured as the surroundings, a blurred disc on a textured wall scores near 0;
+- background change: mean change of the pixels no person covers between two frames.
+Lengths are fractions of the frame's long side, so the measures do not depend on resolution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+PERSON = 0.5  # segmentation probability above which a pixel is person
+COVER_TOLERANCE = 0.025  # a driving pixel this close to the dancer counts as covered
+MAX_SHIFT = 0.1  # the driving silhouette may slide this far onto the dancer before coverage
+REGISTER_SIDE = 128  # px: the slide is found by correlating masks at this long side
+CLEAR = 0.015  # leftovers and plate are looked for this far from the dancer and driving body
+SAME_COLOUR = 14.0  # RGB distance (0..441) below which an output pixel still shows the photo
+DISTINCT = 30.0  # a person pixel this far from the photo's background guess could be seen
+FRAGMENT_SHARE = 0.002  # smallest fragment counted, fraction of the frame's pixels
+FILL_GROW = 0.03  # the plate reaches this far past the photo's person (the fill's soft edge)
+RING = 0.08  # the surroundings compared with the plate: a ring this wide past FILL_GROW
+TEXTURE_FLOOR = 3.0  # mean |Laplacian| (grey levels) of a flat wall: flat fills pass there
+SEAM_TOLERANCE = 2.5  # a contour this many times edgier than the surroundings' is a seam
+MIN_REGION = 0.002  # plate or ring smaller than this share of the frame: fill not measured
+ALWAYS_SHOWN = (1, 2, 23, 24)  # torso and head: the align stage found the photo's face
+SHOWN_UNDER_PHOTO = 0.3  # without landmarks, a part this much under the photo's person is shown
+# DensePose part -> MediaPipe Pose landmarks (proximal, distal) of its segment; "left" is the
+# person's own left in both (tasks/animate/cutout/bones.py BONES lists the same parts).
+PART_SEGMENTS = {
+    15: (11, 13), 17: (11, 13), 16: (12, 14), 18: (12, 14),  # upper arms
+    19: (13, 15), 21: (13, 15), 20: (14, 16), 22: (14, 16),  # lower arms
+    4: (15, 19), 3: (16, 20),  # hands
+    8: (23, 25), 10: (23, 25), 7: (24, 26), 9: (24, 26),  # upper legs
+    12: (25, 27), 14: (25, 27), 11: (26, 28), 13: (26, 28),  # lower legs
+    5: (27, 31), 6: (28, 32),  # feet
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PhotoBody:
+    """The reference photo as the metrics need it, computed once per clip.
+
+    image (h, w, 3) float32 lightly blurred RGB; person (h, w) bool; distinct (h, w) bool: person
+    pixels whose colour differs from the photo's background guess (only those can be seen left
+    behind); shown (25,) bool: DensePose parts the photo shows.
+    """
+
+    image: np.ndarray
+    person: np.ndarray
+    distinct: np.ndarray
+    shown: np.ndarray
+
+
+@dataclass(frozen=True)
+class FrameCheck:
+    """One frame's measures and the masks behind them (h, w) bool, for contact sheets."""
+
+    coverage: float
+    leftovers: float
+    fragments: int
+    fill_quality: float
+    dancer: np.ndarray
+    silhouette: np.ndarray  # driving parts the photo shows
+    missing: np.ndarray  # silhouette the dancer does not cover
+    leftover: np.ndarray
+    fragment: np.ndarray
+
+
+def _px(fraction: float, shape: tuple[int, ...]) -> int:
+    return max(1, round(fraction * max(shape[:2])))
+
+
+def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return cv2.dilate(mask.astype(np.uint8), disc) > 0
+
+
+def _smooth(image: np.ndarray) -> np.ndarray:
+    """float32 RGB blurred just enough that video compression noise is not a colour change."""
+    return cv2.GaussianBlur(image.astype(np.float32), (0, 0), 1.0)
+
+
+def shown_parts(
+    person: np.ndarray, landmarks: np.ndarray | None, first_parts: np.ndarray
+) -> np.ndarray:
+    """(25,) bool: the DensePose parts the photo shows.
+
+    With landmarks (33, 3) of the photo, a limb part is shown when its proximal landmark and the
+    middle of its segment lie in the frame, the middle on the person (a waist-up photo's hips
+    sit at its edge, its knees below it). Without, a part is shown when SHOWN_UNDER_PHOTO of its
+    first driving frame (first_parts (h, w), laid over the photo by the align stage) lies on the
+    photo's person (h, w) bool.
+    """
+    height, width = person.shape
+    shown = np.zeros(25, dtype=bool)
+    shown[list(ALWAYS_SHOWN)] = True
+    if landmarks is None:
+        counts = np.bincount(first_parts.ravel(), minlength=25)
+        on_person = np.bincount(first_parts[person].ravel(), minlength=25)
+        shown |= on_person >= SHOWN_UNDER_PHOTO * np.maximum(counts, 1)
+        shown[0] = False
+        return shown
+    near = _dilate(person, _px(0.01, person.shape))
+    for part, (a, b) in PART_SEGMENTS.items():
+        middle = (landmarks[a, :2] + landmarks[b, :2]) / 2
+        in_frame = [0 <= p[0] < width and 0 <= p[1] < height for p in (landmarks[a], middle)]
+        shown[part] = all(in_frame) and bool(near[int(middle[1]), int(middle[0])])
+    return shown
+
+
+def photo_body(image: np.ndarray, mask: np.ndarray, shown: np.ndarray) -> PhotoBody:
+    """The photo (h, w, 3) uint8 with its person mask (h, w) float and shown parts (25,)."""
+    person = mask > PERSON
+    # The background guess: the photo with its person inpainted away, at a quarter size.
+    small = cv2.resize(image, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+    hole = cv2.resize(_dilate(person, _px(0.01, person.shape)).astype(np.uint8), small.shape[1::-1])
+    guess = cv2.inpaint(small, hole, 5, cv2.INPAINT_TELEA)
+    guess = cv2.resize(guess, image.shape[1::-1], interpolation=cv2.INTER_LINEAR)
+    smooth = _smooth(image)
+    distinct = person & (np.linalg.norm(smooth - guess.astype(np.float32), axis=-1) > DISTINCT)
+    return PhotoBody(smooth, person, distinct, shown)
+
+
+def register(silhouette: np.ndarray, dancer: np.ndarray) -> np.ndarray:
+    """(2, 3) float32 translation (up to MAX_SHIFT) sliding silhouette (h, w) bool to where it
+    overlaps dancer (h, w) bool most.
+
+    An animator may hang the dance from the photo's own body (its neck, its framing) rather than
+    where the driving video stands; coverage asks whether the parts are there, not where.
+    """
+    scale = REGISTER_SIDE / max(silhouette.shape)
+    size = (max(1, round(silhouette.shape[1] * scale)), max(1, round(silhouette.shape[0] * scale)))
+    small_s = cv2.resize(silhouette.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    small_d = cv2.resize(dancer.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    reach = max(1, round(MAX_SHIFT * REGISTER_SIDE))
+    padded = cv2.copyMakeBorder(small_d, reach, reach, reach, reach, cv2.BORDER_CONSTANT, value=0)
+    scores = cv2.matchTemplate(padded, small_s, cv2.TM_CCORR)  # (2 reach + 1) squared shifts
+    scores[reach, reach] += 1e-3  # ties (an empty dancer) keep the silhouette where it is
+    dy, dx = np.unravel_index(int(np.argmax(scores)), scores.shape)
+    return np.float32([[1, 0, (dx - reach) / scale], [0, 1, (dy - reach) / scale]])
+
+
+def _moved(mask: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    size = mask.shape[::-1]
+    return cv2.warpAffine(mask.astype(np.uint8), shift, size, flags=cv2.INTER_NEAREST) > 0
+
+
+def coverage(dancer: np.ndarray, silhouette: np.ndarray) -> tuple[float, np.ndarray]:
+    """(share of silhouette (h, w) bool covered by dancer (h, w) bool, uncovered pixels);
+    NaN when the silhouette is empty (the driving body is out of frame)."""
+    covered = _dilate(dancer, _px(COVER_TOLERANCE, dancer.shape))
+    missing = silhouette & ~covered
+    total = np.count_nonzero(silhouette)
+    return (1.0 - np.count_nonzero(missing) / total if total else float("nan")), missing
+
+
+def leftovers(
+    frame: np.ndarray, photo: PhotoBody, occupied: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """(share of the photo's person pixels still showing the photo away from `occupied`, those
+    pixels): frame (h, w, 3) uint8; occupied (h, w) bool, the dancer and driving body grown."""
+    same = np.linalg.norm(_smooth(frame) - photo.image, axis=-1) < SAME_COLOUR
+    left = photo.distinct & ~occupied & same
+    # A lone pixel matching by chance is no limb: keep what survives a 3x3 opening.
+    left = cv2.morphologyEx(left.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
+    return np.count_nonzero(left) / max(np.count_nonzero(photo.person), 1), left
+
+
+def fragments(dancer: np.ndarray, body: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """(count, fragment mask, main body mask) of the dancer's (h, w) bool components: fragments
+    are those besides the main body above FRAGMENT_SHARE of the frame; the main body is the one
+    overlapping `body` (h, w) bool (the driving silhouette) most, else the largest."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(dancer.astype(np.uint8), 8)
+    if count <= 1:
+        return 0, np.zeros_like(dancer), dancer
+    overlap = np.bincount(labels[body].ravel(), minlength=count)[1:]
+    main = 1 + int(np.argmax(overlap if overlap.any() else stats[1:, cv2.CC_STAT_AREA]))
+    big = stats[:, cv2.CC_STAT_AREA] >= FRAGMENT_SHARE * dancer.size
+    big[[0, main]] = False
+    return int(big.sum()), big[labels], labels == main
+
+
+def fill_quality(frame: np.ndarray, person: np.ndarray, occupied: np.ndarray) -> float:
+    """Texture of the plate against its surroundings, lowered by a seam along its outline.
+
+    frame (h, w, 3) uint8; person (h, w) bool, the photo's; occupied (h, w) bool is left out.
+    The plate is the photo's person grown by FILL_GROW, the ring the RING beyond it. Texture is
+    the mean |Laplacian|, floored at TEXTURE_FLOOR so a flat fill on a flat wall scores 1; the
+    seam is the strongest ring of edges across the outline (gradient along the outward normal,
+    averaged per px of distance) against the ring's median. NaN when too little plate is seen.
+    """
+    grow, ring_width = _px(FILL_GROW, person.shape), _px(RING, person.shape)
+    outside = cv2.distanceTransform((~person).astype(np.uint8), cv2.DIST_L2, 5)
+    plate = (outside <= grow) & ~occupied
+    ring = (outside > grow) & (outside <= grow + ring_width) & ~occupied
+    if min(np.count_nonzero(plate), np.count_nonzero(ring)) < MIN_REGION * person.size:
+        return float("nan")
+    grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    texture = np.abs(cv2.Laplacian(grey, cv2.CV_32F, ksize=3))
+    ratio = (texture[plate].mean() + TEXTURE_FLOOR) / (texture[ring].mean() + TEXTURE_FLOOR)
+    # Seam: |gradient . outward normal| averaged on each 1-px contour around the person.
+    soft = cv2.GaussianBlur(grey, (0, 0), 1.0)
+    normal_x, normal_y = cv2.Sobel(outside, cv2.CV_32F, 1, 0), cv2.Sobel(outside, cv2.CV_32F, 0, 1)
+    across = np.abs(
+        cv2.Sobel(soft, cv2.CV_32F, 1, 0) * normal_x + cv2.Sobel(soft, cv2.CV_32F, 0, 1) * normal_y
+    )
+    across /= np.maximum(np.hypot(normal_x, normal_y), 1e-6)
+    contour = np.round(outside).astype(np.int32)
+    valid = (plate | ring) & (contour >= 1)
+    sums = np.bincount(contour[valid], across[valid], minlength=grow + ring_width + 2)
+    counts = np.bincount(contour[valid], minlength=grow + ring_width + 2)
+    profile = sums / np.maximum(counts, 1)
+    near = profile[1 : 2 * grow + 1][counts[1 : 2 * grow + 1] > 0]
+    far = profile[2 * grow + 1 :][counts[2 * grow + 1 :] > 0]
+    seam = (near.max() if near.size else 0.0) / (
+        np.median(far) + 4 * TEXTURE_FLOOR if far.size else 1.0
+    )
+    return float(min(ratio, 1.0) * min(1.0, SEAM_TOLERANCE / max(seam, 1e-6)))
+
+
+def background_change(
+    previous: np.ndarray, current: np.ndarray, person_prev: np.ndarray, person_cur: np.ndarray
+) -> float:
+    """Mean |current - previous| in /255 over pixels 2 px clear of the person (mask > 0) in both
+    (h, w, 3) uint8 frames."""
+    person = (person_prev > 0) | (person_cur > 0)
+    person = cv2.dilate(person.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    if person.all():
+        return 0.0
+    diff = np.abs(current.astype(np.int16) - previous.astype(np.int16))
+    return float(diff[~person].mean())
+
+
+def check_frame(
+    frame: np.ndarray, dancer_mask: np.ndarray, parts: np.ndarray, photo: PhotoBody
+) -> FrameCheck:
+    """All per-frame measures: frame (h, w, 3) uint8 with its person mask (h, w) float, the
+    aligned driving parts (h, w) uint8 of the same size, and the photo."""
+    dancer = dancer_mask > PERSON
+    shown = photo.shown[parts]
+    shift = register(shown, dancer)
+    body, silhouette = _moved(parts > 0, shift), _moved(shown, shift)
+    cover, missing = coverage(dancer, silhouette)
+    count, fragment, main = fragments(dancer, body)
+    # A fragment of the photo's person (a hand left behind) is a leftover too.
+    occupied = _dilate(main | body, _px(CLEAR, frame.shape))
+    left_share, left = leftovers(frame, photo, occupied)
+    return FrameCheck(
+        coverage=cover,
+        leftovers=left_share,
+        fragments=count,
+        fill_quality=fill_quality(frame, photo.person, occupied),
+        dancer=dancer,
+        silhouette=silhouette,
+        missing=missing,
+        leftover=left,
+        fragment=fragment,
+    )
+
+
+def read_photo(image: np.ndarray, first_parts: np.ndarray, segment) -> PhotoBody:
+    """PhotoBody of the reference (h, w, 3) uint8, given the first aligned driving parts (h, w)
+    and a PersonSegmenter (tasks.evaluate.segment) in still-image mode."""
+    person = segment(image)
+    shown = shown_parts(person.mask > PERSON, person.landmarks, first_parts)
+    return photo_body(image, person.mask, shown)

@@ -1,0 +1,171 @@
+"""Body metrics on constructed frames with known answers: a stick person in DensePose parts,
+coloured per part, on a textured plate; masks are given, so no segmenter runs here."""
+
+import cv2
+import numpy as np
+import pytest
+
+from flows.dag import evaluation_params
+from tasks.evaluate.body import (
+    check_frame,
+    fill_quality,
+    fragments,
+    photo_body,
+    register,
+    shown_parts,
+)
+from tasks.evaluate.gates import evaluate_gates
+
+SIZE = 160
+SHIFT = 40  # px the dancer stands right of where the photo's person stood
+# (start, end, DensePose part, thickness): a full body standing at x = 60
+LIMBS = (
+    ((50, 52), (44, 80), 15, 9), ((70, 52), (76, 80), 16, 9),  # upper arms
+    ((44, 80), (40, 104), 19, 7), ((76, 80), (80, 104), 20, 7),  # lower arms
+    ((54, 96), (47, 126), 10, 11), ((66, 96), (73, 126), 9, 11),  # upper legs
+    ((47, 126), (44, 154), 14, 9), ((73, 126), (76, 154), 13, 9),  # lower legs
+)  # fmt: skip
+RIGHT_LEG = (9, 13)
+
+
+def figure(dx: int = 0, arm_up: bool = False, without: tuple[int, ...] = ()) -> np.ndarray:
+    """(SIZE, SIZE) uint8 DensePose parts of the stick person moved right by dx."""
+    parts = np.zeros((SIZE, SIZE), np.uint8)
+    cv2.rectangle(parts, (50 + dx, 50), (70 + dx, 98), 2, -1)
+    cv2.ellipse(parts, (60 + dx, 38), (8, 11), 0, 0, 360, 23, -1)
+    for (x0, y0), (x1, y1), part, width in LIMBS:
+        if part in without:
+            continue
+        if arm_up and part in (16, 20):  # the right arm raised sideways
+            x0, y0, x1, y1 = (70, 52, 96, 40) if part == 16 else (96, 40, 118, 26)
+        cv2.line(parts, (x0 + dx, y0), (x1 + dx, y1), part, width)
+    return parts
+
+
+@pytest.fixture(scope="module")
+def scene():
+    """(plate, colours per part, photo, PhotoBody, gates) of a photo of the stick person."""
+    rng = np.random.default_rng(0)
+    noise = rng.integers(60, 200, (SIZE // 2, SIZE // 2), dtype=np.uint8)
+    plate = cv2.resize(noise, (SIZE, SIZE), interpolation=cv2.INTER_NEAREST)
+    plate = np.repeat(cv2.GaussianBlur(plate, (0, 0), 0.8)[..., None], 3, axis=2)  # grey texture
+    colours = np.zeros((25, 3), np.uint8)  # reds and oranges, one per part
+    colours[1:] = np.stack([np.full(24, 220), 20 + 5 * np.arange(24), np.full(24, 40)], axis=1)
+    parts = figure()
+    photo = np.where(parts[..., None] > 0, colours[parts], plate)
+    shown = shown_parts(parts > 0, None, parts)
+    _, gates = evaluation_params()
+    body_gates = {k: v for k, v in gates.items() if k.split("_")[0] in ("coverage", "leftovers",
+                  "fragments", "fill")}  # fmt: skip
+    return (
+        plate,
+        colours,
+        photo,
+        photo_body(photo, (parts > 0).astype(np.float32), shown),
+        body_gates,
+    )
+
+
+def dance_frame(scene, parts: np.ndarray) -> np.ndarray:
+    plate, colours, _, _, _ = scene
+    return np.where(parts[..., None] > 0, colours[parts], plate)
+
+
+def measure(scene, frame, dancer, parts) -> dict[str, float]:
+    check = check_frame(frame, dancer.astype(np.float32), parts, scene[3])
+    return {
+        "coverage": check.coverage,
+        "leftovers": check.leftovers,
+        "fragments": check.fragments,
+        "fill_quality": check.fill_quality,
+    }
+
+
+def test_a_clean_cutout_passes_every_body_gate(scene):
+    parts = figure(SHIFT, arm_up=True)
+    metrics = measure(scene, dance_frame(scene, parts), parts > 0, parts)
+    assert metrics["coverage"] == 1.0 and metrics["leftovers"] == 0.0
+    assert metrics["fragments"] == 0 and metrics["fill_quality"] > 0.9
+    assert evaluate_gates(metrics, scene[4]) == []
+
+
+def test_a_pasted_floating_hand_is_a_leftover(scene):
+    parts = figure(SHIFT, arm_up=True)
+    frame = dance_frame(scene, parts)
+    photo_arm = np.isin(figure(), (15, 19))  # the photo's left arm, pasted where it was
+    frame[photo_arm] = scene[2][photo_arm]
+    metrics = measure(scene, frame, parts > 0, parts)
+    assert metrics["leftovers"] > scene[4]["leftovers_max"]
+    assert "leftovers_max" in evaluate_gates(metrics, scene[4])
+    # Seen as person by the segmenter, it is a loose fragment as well, and still a leftover.
+    seen = measure(scene, frame, (parts > 0) | photo_arm, parts)
+    assert seen["fragments"] == 1 and seen["leftovers"] == metrics["leftovers"]
+
+
+def test_a_missing_leg_fails_coverage(scene):
+    parts = figure(SHIFT)
+    drawn = figure(SHIFT, without=RIGHT_LEG)
+    metrics = measure(scene, dance_frame(scene, drawn), drawn > 0, parts)
+    assert metrics["coverage"] < scene[4]["coverage_min"]
+    assert evaluate_gates(metrics, scene[4]) == ["coverage_min"]
+
+
+def test_a_leg_the_photo_does_not_show_is_not_asked_for(scene):
+    waist_up = figure(without=(9, 10, 13, 14))  # the photo's person is cut at the hips
+    shown = shown_parts(waist_up > 0, None, figure())
+    assert shown[[2, 15, 16, 19, 20, 23]].all() and not shown[[9, 10, 13, 14]].any()
+
+
+def test_landmarks_decide_which_limbs_the_photo_shows():
+    person = np.zeros((100, 100), bool)
+    person[10:100, 30:70] = True  # the frame cuts the person at the thighs
+    marks = np.zeros((33, 3))
+    marks[:, :2] = 50
+    marks[[23, 24], :2] = [[45, 80], [55, 80]]  # hips in frame
+    marks[[25, 26], :2] = [[45, 110], [55, 110]]  # knees below it: thighs' middles in frame
+    marks[[27, 28], :2] = [[45, 140], [55, 140]]
+    shown = shown_parts(person, marks, np.zeros((100, 100), np.uint8))
+    assert shown[[7, 8, 9, 10]].all() and not shown[[11, 12, 13, 14, 5, 6]].any()
+
+
+def test_a_blurred_disc_fails_fill_quality_and_a_flat_wall_does_not(scene):
+    parts = figure(SHIFT, arm_up=True)
+    frame = dance_frame(scene, parts)
+    disc = np.zeros((SIZE, SIZE), np.uint8)
+    cv2.circle(disc, (60, 95), 55, 1, -1)
+    smeared = cv2.GaussianBlur(scene[0], (0, 0), 8)  # the wall, smeared
+    disc = (disc > 0) & ~cv2.dilate((parts > 0).astype(np.uint8), np.ones((9, 9))).astype(bool)
+    frame[disc] = smeared[disc]
+    metrics = measure(scene, frame, parts > 0, parts)
+    assert metrics["fill_quality"] < scene[4]["fill_quality_min"]
+    assert evaluate_gates(metrics, scene[4]) == ["fill_quality_min"]
+    wall = np.full((SIZE, SIZE, 3), 128, np.uint8)
+    wall[disc] = 131  # a flat fill, a shade off the flat wall
+    person = figure() > 0
+    assert fill_quality(wall, person, np.zeros_like(person)) > 0.9
+
+
+def test_a_seam_around_the_fill_lowers_fill_quality(scene):
+    person = figure() > 0
+    plate = scene[0].copy()
+    clean = fill_quality(plate, person, np.zeros_like(person))
+    ring = cv2.dilate(person.astype(np.uint8), np.ones((9, 9))) - person
+    plate[cv2.dilate(ring, np.ones((3, 3))) > 0] = 255  # a bright outline where the fill ends
+    assert fill_quality(plate, person, np.zeros_like(person)) < 0.7 * clean
+
+
+def test_an_extra_blob_is_a_fragment_and_specks_are_not():
+    dancer = figure() > 0
+    blob = dancer.copy()
+    cv2.circle(blob.view(np.uint8), (130, 30), 8, 1, -1)  # ~0.8% of the frame
+    speck = dancer.copy()
+    speck[10:13, 140:143] = True  # 9 px, below 0.2% of the frame
+    assert fragments(dancer, dancer)[0] == 0
+    assert fragments(blob, dancer)[0] == 1
+    assert fragments(speck, dancer)[0] == 0
+
+
+def test_register_slides_the_silhouette_onto_the_dancer():
+    silhouette, dancer = figure() > 0, figure(12) > 0
+    shift = register(silhouette, dancer)
+    assert abs(shift[0, 2] - 12) <= 2 and abs(shift[1, 2]) <= 2
