@@ -4,13 +4,18 @@
   face found in a frame; the library calls 0.6 a match.
 - motion fidelity: IoU of the animated person's silhouette with the driving part-map silhouette,
   counting only driving parts whose bone the photo shows (a waist-up photo has no legs to move).
-- stability: mean absolute change of the pixels no person covers in two consecutive frames.
+- stability: mean absolute change of the pixels no person covers in two consecutive frames
+  (tasks.evaluate.body.background_change, which the evaluate stage uses on any animator).
 """
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
+
+from tasks.evaluate.body import background_change
+
+__all__ = ["background_change", "face_distance", "reference_encoding", "shown_bones",
+           "silhouette_iou"]  # fmt: skip
 
 PRESENT_FRACTION = 0.02  # a bone with this share of the person's pixels counts as shown
 
@@ -56,15 +61,3 @@ def silhouette_iou(
         person &= ~hidden
     union = np.count_nonzero(person | driving)
     return float(np.count_nonzero(person & driving) / union) if union else 1.0
-
-
-def background_change(
-    previous: np.ndarray, current: np.ndarray, alpha_prev: np.ndarray, alpha_cur: np.ndarray
-) -> float:
-    """Mean |current - previous| in /255 over pixels 2 px clear of the person in both frames."""
-    person = (alpha_prev > 0) | (alpha_cur > 0)
-    person = cv2.dilate(person.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    if person.all():
-        return 0.0
-    diff = np.abs(current.astype(np.int16) - previous.astype(np.int16))
-    return float(diff[~person].mean())
