@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 
 from artifacts.keys import canonical_json, key_ingredients, stage_key
+from artifacts.materialize import PlannedStage, materialize
 from artifacts.store import MANIFEST, Store
+from tasks.base import StageContext, StageSpec
 
 
 def _write(store: Store, key: str, value: float = 1.0) -> None:
@@ -101,3 +103,74 @@ def test_addresses_cannot_escape_the_root(tmp_path):
     for stage, key in [("../x", "a" * 64), ("motion", "../" + "a" * 61), ("motion", "short")]:
         with pytest.raises(ValueError):
             store.path(stage, key)
+
+
+def _drop_manifest(store: Store, key: str) -> None:
+    """A published folder without its MANIFEST, as a crash or a hand deletion leaves it."""
+    _write(store, key)
+    (store.path("motion", key) / MANIFEST).unlink()
+
+
+def test_folder_without_manifest_is_replaced_by_publish_and_evicted_by_verify_and_gc(tmp_path):
+    store = Store(tmp_path)
+    rebuilt, verified, collected = _key(seed=10), _key(seed=11), _key(seed=12)
+    _drop_manifest(store, rebuilt)
+    assert list(store.records()) == []  # never read as complete ...
+    _write(store, rebuilt, 2.0)  # ... and rebuilt over (was OSError: Directory not empty)
+    assert float(store.open("motion", rebuilt)["x"][0, 0]) == 2.0
+    assert store.verify_one("motion", rebuilt) is None
+
+    _drop_manifest(store, verified)
+    assert [(p.key, p.reason) for p in store.verify()] == [(verified, "no valid MANIFEST")]
+    assert not store.path("motion", verified).exists()
+
+    _drop_manifest(store, collected)
+    (tmp_path / "artifacts" / "motion" / "not-a-key").mkdir()
+    assert f"artifacts/motion/{collected}" in store.gc()
+    assert sorted(p.name for p in (tmp_path / "artifacts" / "motion").iterdir()) == [rebuilt]
+
+
+def _chain(store: Store, step: float = 1.0) -> dict[str, str]:
+    """audio -> motion -> render, each materialized the way a run does (lineage included); a
+    missing stage is computed with `step`, so a changed step makes a different copy."""
+
+    def compute(ctx: StageContext) -> None:
+        base = sum(float(g["x"][0]) for g in ctx.upstream.values())
+        ctx.out.create_array("x", shape=(8,), chunks=(4,), dtype="float64")[:] = base + step
+
+    keys: dict[str, str] = {}
+    for name, ups in (("audio", ()), ("motion", ("audio",)), ("render", ("motion",))):
+        ingredients = key_ingredients(name, 1, {}, {}, {u: keys[u] for u in ups})
+        keys[name] = stage_key(ingredients)
+        spec = StageSpec(name, 1, ups, (), {}, compute)
+        planned = PlannedStage(name, keys[name], ingredients, {u: keys[u] for u in ups})
+        materialize(spec, planned, str(store.root))
+    return keys
+
+
+def test_verify_evicts_what_was_built_from_a_damaged_or_replaced_upstream(tmp_path):
+    store = Store(tmp_path / "damaged")
+    keys = _chain(store)
+    lineage = store.lineage("render", keys["render"])
+    assert lineage["upstream_manifests"] == {
+        "motion": store.manifest_digest("motion", keys["motion"])
+    }
+    chunk = store.path("audio", keys["audio"]) / "x" / "c" / "0"
+    chunk.write_bytes(bytes([chunk.read_bytes()[0] ^ 0xFF]) + chunk.read_bytes()[1:])
+    reasons = {p.stage: p.reason for p in store.verify()}
+    assert reasons == {
+        "audio": "altered file x/c/0",
+        "motion": f"upstream audio {keys['audio'][:12]} is damaged",
+        "render": f"upstream motion {keys['motion'][:12]} is damaged",
+    }
+    assert list(store.records()) == []
+
+    store = Store(tmp_path / "replaced")
+    keys = _chain(store)
+    store.evict("motion", keys["motion"])  # evicted, then rebuilt differently by a later run
+    _chain(store, step=2.0)
+    assert {p.stage: p.reason for p in store.verify()} == {
+        "render": f"upstream motion {keys['motion'][:12]} was replaced since"
+    }
+    store.evict("motion", keys["motion"])
+    assert [p.reason for p in store.verify()] == []  # render already went with its upstream
