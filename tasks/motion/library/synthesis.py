@@ -137,13 +137,14 @@ def _plan(
         cost = cost + _W_STEPS * min(level[pulse], 1.0) * ~seg.steps[cands]
         jump = cands != (seg.successor[current] if current >= 0 else -1)
         placed = _placed_heading(heading, seg.turn[cands], framing.max_turn, jump)
-        cost = cost + _W_TURN * np.abs(placed + seg.turn[cands, 2]) / framing.max_turn
-        cost = cost + _W_RECENTRE * np.abs(placed - heading) / RECENTRE
-        after = position + rotate_z(seg.shift[cands], placed)
+        facing = np.where(np.isnan(placed), heading, placed)  # NaN: only allowed when relaxed
+        cost = cost + _W_TURN * np.abs(facing + seg.turn[cands, 2]) / framing.max_turn
+        cost = cost + _W_RECENTRE * np.abs(facing - heading) / RECENTRE
+        after = position + rotate_z(seg.shift[cands], facing)
         cost = cost + _W_DRIFT * (np.linalg.norm(after, axis=1) / framing.stay_radius) ** 2
         cost = cost + _NOISE * rng.random(len(cands))
         warp = (pulses[pulse + spans][None] - pulses[pulse]) / duration[cands][:, None]
-        offbeat = _W_OFFBEAT * ((pulse + spans) % 2 != first % 2)
+        offbeat = _W_OFFBEAT * ((pulse + spans) % 2 == 1)  # even pulses are the beats
         total = cost[:, None] + _W_WARP * np.abs(np.log(warp)) + offbeat[None]
         allowed = (cands != current)[:, None] & (np.abs(warp - 1.0) <= MAX_WARP + 1e-9)
         if strict:
