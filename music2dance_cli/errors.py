@@ -29,8 +29,11 @@ def _oserror_line(err: OSError) -> str:
             f"cannot write{where} ({why}): make it writable, or pass --store DIR "
             "(or --out PATH) somewhere you can write"
         )
-    if err.errno in {errno.ENOTDIR, errno.EEXIST, errno.EISDIR}:
-        return f"{why}:{where}: pass --store DIR that is a folder (or --out PATH that is a file)"
+    if err.errno in {errno.ENOTDIR, errno.EEXIST}:
+        return (
+            f"a file stands where a folder is needed:{where} ({why}): pass --store DIR that is "
+            "a folder, or move the file"
+        )
     return f"{why}{where and ':' + where} (check the disk, the path and its permissions)"
 
 
