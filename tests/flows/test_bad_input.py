@@ -1,4 +1,5 @@
-"""Bad input: a one-line error naming the problem, exit code 2, and the store left untouched."""
+"""Bad input: a one-line error naming the problem, exit code 2, and the store left untouched; no
+traceback or Prefect record in stderr (`run_cli` scans it)."""
 
 from pathlib import Path
 
@@ -6,9 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from music2dance_cli.main import main
 from tasks.audio.synth import synth_music, write_wav
 
+from .clirun import error_line, run_cli
 from .conftest import FAST, SR
 
 
@@ -54,17 +55,15 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_bad_input_is_one_clear_line(case, inputs, bad, tmp_path, capsys):
+def test_bad_input_is_one_clear_line(case, inputs, bad, tmp_path, capfd):
     audio, image, extra, needle = CASES[case]
     audio = inputs["audio"] if audio == "audio" else bad / audio
     image = inputs["image"] if image == "image" else bad / image
     store = tmp_path / "store"
     before = snapshot(store)
-    capsys.readouterr()
     argv = ["--store", str(store), "run", "--audio", str(audio), "--image", str(image)]
-    code = main(argv + ["--out", str(tmp_path / "o.mp4")] + FAST + extra)
-    err = capsys.readouterr().err.strip().splitlines()
+    code, _, err = run_cli(capfd, argv + ["--out", str(tmp_path / "o.mp4")] + FAST + extra)
     assert code == 2
-    assert err and err[-1].startswith("error: ") and needle.lower() in err[-1].lower()
+    assert needle.lower() in error_line(err).lower()
     assert snapshot(store) == before
     assert not (tmp_path / "o.mp4").exists()
