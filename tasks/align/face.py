@@ -165,11 +165,13 @@ def main_person(faces: list[FaceBox], width: int) -> int:
     return max(range(len(faces)), key=lambda i: weight(faces[i]))
 
 
-def choose_person(faces: list[FaceBox], width: int, name: str, person: int) -> int:
+def choose_person(
+    faces: list[FaceBox], width: int, name: str, person: int, logger: logging.Logger = log
+) -> int:
     """Index into faces (left to right) of the person to animate in a photo `width` px wide.
 
     person 0 takes the largest, most central face and, when there are several, says so in one
-    warning line; person N >= 1 takes the N-th face from the left.
+    warning line on logger; person N >= 1 takes the N-th face from the left.
     """
     if person > len(faces):
         raise InputError(
@@ -181,7 +183,7 @@ def choose_person(faces: list[FaceBox], width: int, name: str, person: int) -> i
     chosen = main_person(faces, width)
     if len(faces) > 1:
         box = faces[chosen]
-        log.warning(
+        logger.warning(
             "%d people in %s: animating the largest, most central one (#%d from the left, face "
             "at x=%d..%d px); pick another with --set align.person=N (1..%d, from the left)",
             len(faces),

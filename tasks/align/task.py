@@ -34,7 +34,7 @@ def compute(ctx: StageContext) -> None:
     photo = load_reference(ctx.image_path)
     name = str(ctx.image_path)
     faces = detect_faces(photo, name=name)
-    chosen = choose_person(faces, photo.shape[1], name, ctx.params["person"])
+    chosen = choose_person(faces, photo.shape[1], name, ctx.params["person"], ctx.log)
     face = faces[chosen]
     densepose = ctx.upstream["densepose"]
     source_parts, source_rgb = densepose["parts"], densepose["rgb"]

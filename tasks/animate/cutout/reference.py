@@ -25,7 +25,7 @@ from tasks.motion.skeleton import PARENTS
 
 log = logging.getLogger(__name__)
 
-POSE_WIDTH = 9  # face widths: the pose model sees this wide a window around the chosen face
+POSE_WIDTH = 12  # face widths around the chosen face the pose model sees: a T-pose span is ~10
 VISIBLE = 0.5  # MediaPipe landmark visibility above which a landmark replaces the driving joint
 # SMPL joint <- MediaPipe Pose landmark(s) (averaged): shoulders, elbows, wrists, hands, hips,
 # knees, ankles, toes; MediaPipe's "left" is the person's left, as SMPL's is.

@@ -1,5 +1,8 @@
 """The align stage end to end on in-memory groups and the astronaut photo."""
 
+import logging
+
+import cv2
 import numpy as np
 import pytest
 import zarr
@@ -99,3 +102,25 @@ def test_narrow_photo_on_a_square_output_marks_the_sides_to_fill(tmp_path):
     out = _run(tmp_path, data.astronaut()[:, 128:384], driving=(64, 64))
     top, right, bottom, left = out.attrs["photo_box"]
     assert (top, bottom) == (0, 128) and right - left == 64 and out.attrs["size"] == [128, 128]
+
+
+def _two_people() -> np.ndarray:
+    """The astronaut's head at 1.5x on the left and at 1x on the right of a grey photo."""
+    crop = data.astronaut()[40:260, 120:320]
+    photo = np.full((480, 720, 3), 200, np.uint8)
+    photo[10:340, 10:310] = cv2.resize(crop, (300, 330), interpolation=cv2.INTER_CUBIC)
+    photo[60:280, 400:600] = crop
+    return photo
+
+
+def test_two_people_one_warning_and_the_index_picks_the_other(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="music2dance"):
+        out = _run(tmp_path, _two_people(), driving=(64, 96))  # landscape: both stay in frame
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warning.startswith("2 people in ") and "align.person=N" in warning
+    assert out.attrs["face_box"][1] < 64 and out.attrs["other_faces"][0][3] > 64
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="music2dance"):
+        out = _run(tmp_path, _two_people(), driving=(64, 96), person=2)
+    assert not caplog.records
+    assert out.attrs["face_box"][3] > 64 and out.attrs["other_faces"][0][1] < 64
