@@ -5,7 +5,9 @@ with its own segmentation, and the aligned driving part map (DensePose parts 1..
 - coverage: share of the driving silhouette, limited to the parts the photo shows, that the dancer
   covers (within a small tolerance: a cut-out keeps the photo's limb thickness);
 - leftovers: share of the photo's person pixels that, away from the dancer and the driving body,
-  still carry the photo's colours (the photo's hands left behind in the background);
+  still carry the photo's colours (the photo's hands left behind in the background), counting
+  too the photo's hands and forearms still shown, give or take a few pixels, away from the driving
+  arms, over the dancer's own body as well (hands left on the hips while the arms dance);
 - fragments: person components besides the main body, each above FRAGMENT_SHARE of the frame;
 - fill quality: texture of the filled plate (where the photo's person stood and no one stands
   now) against a ring of untouched background around it, and no seam along its outline; 1 is as
@@ -34,6 +36,11 @@ RING = 0.08  # the surroundings compared with the plate: a ring this wide past F
 TEXTURE_FLOOR = 3.0  # mean |Laplacian| (grey levels) of a flat wall: flat fills pass there
 SEAM_TOLERANCE = 2.5  # a contour this many times edgier than the surroundings' is a seam
 MIN_REGION = 0.002  # plate or ring smaller than this share of the frame: fill not measured
+VISIBLE = 0.5  # MediaPipe landmark visibility above which the photo's forearm is located
+FOREARM_WIDTH = 0.15  # radius of the forearm and hand core, fraction of the elbow-wrist length
+FOREARMS = ((13, 15, 19, 17, 21), (14, 16, 20, 18, 22))  # elbow, wrist, finger landmarks per arm
+ARM_PARTS = (3, 4, 15, 16, 17, 18, 19, 20, 21, 22)  # DensePose arms and hands
+CARRIED = 0.012  # a forearm pixel matching the photo this close still counts (the torso moved)
 ALWAYS_SHOWN = (1, 2, 23, 24)  # torso and head: the align stage found the photo's face
 SHOWN_UNDER_PHOTO = 0.3  # without landmarks, a part this much under the photo's person is shown
 # DensePose part -> MediaPipe Pose landmarks (proximal, distal) of its segment; "left" is the
@@ -54,13 +61,15 @@ class PhotoBody:
 
     image (h, w, 3) float32 lightly blurred RGB; person (h, w) bool; distinct (h, w) bool: person
     pixels whose colour differs from the photo's background guess (only those can be seen left
-    behind); shown (25,) bool: DensePose parts the photo shows.
+    behind); shown (25,) bool: DensePose parts the photo shows; forearms (h, w) bool: the
+    distinct pixels along its forearms and hands, which must leave with the arms.
     """
 
     image: np.ndarray
     person: np.ndarray
     distinct: np.ndarray
     shown: np.ndarray
+    forearms: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -120,8 +129,28 @@ def shown_parts(
     return shown
 
 
-def photo_body(image: np.ndarray, mask: np.ndarray, shown: np.ndarray) -> PhotoBody:
-    """The photo (h, w, 3) uint8 with its person mask (h, w) float and shown parts (25,)."""
+def forearm_mask(landmarks: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
+    """(h, w) bool cores of the forearms and hands of landmarks (33, 3) whose elbow and wrist are
+    visible: lines elbow-wrist and wrist-each finger; empty without landmarks."""
+    mask = np.zeros(shape[:2], np.uint8)
+    if landmarks is None:
+        return mask > 0
+    for elbow, wrist, *fingers in FOREARMS:
+        if min(landmarks[elbow, 2], landmarks[wrist, 2]) < VISIBLE:
+            continue
+        points = np.round(landmarks[[elbow, wrist, *fingers], :2]).astype(int)
+        radius = FOREARM_WIDTH * float(np.linalg.norm(points[1] - points[0]))
+        for end in range(1, len(points)):
+            start = points[min(end - 1, 1)]
+            cv2.line(mask, tuple(start), tuple(points[end]), 1, max(1, round(2 * radius)))
+    return mask > 0
+
+
+def photo_body(
+    image: np.ndarray, mask: np.ndarray, shown: np.ndarray, landmarks: np.ndarray | None = None
+) -> PhotoBody:
+    """The photo (h, w, 3) uint8 with its person mask (h, w) float, shown parts (25,) and its
+    landmarks (33, 3) when found."""
     person = mask > PERSON
     # The background guess: the photo with its person inpainted away, at a quarter size.
     small = cv2.resize(image, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
@@ -130,7 +159,9 @@ def photo_body(image: np.ndarray, mask: np.ndarray, shown: np.ndarray) -> PhotoB
     guess = cv2.resize(guess, image.shape[1::-1], interpolation=cv2.INTER_LINEAR)
     smooth = _smooth(image)
     distinct = person & (np.linalg.norm(smooth - guess.astype(np.float32), axis=-1) > DISTINCT)
-    return PhotoBody(smooth, person, distinct, shown)
+    return PhotoBody(
+        smooth, person, distinct, shown, distinct & forearm_mask(landmarks, image.shape)
+    )
 
 
 def register(silhouette: np.ndarray, dancer: np.ndarray) -> np.ndarray:
@@ -166,13 +197,38 @@ def coverage(dancer: np.ndarray, silhouette: np.ndarray) -> tuple[float, np.ndar
     return (1.0 - np.count_nonzero(missing) / total if total else float("nan")), missing
 
 
+def _shown_nearby(
+    frame: np.ndarray, photo: np.ndarray, where: np.ndarray, reach: int
+) -> np.ndarray:
+    """(h, w) bool: pixels of `where` whose photo colour the frame shows within `reach` px
+    (both float32 smoothed RGB), searched in the bounding box of `where` only."""
+    out = np.zeros(where.shape, bool)
+    rows, cols = np.nonzero(where)
+    if not rows.size:
+        return out
+    top, left = max(rows.min() - reach, 0), max(cols.min() - reach, 0)
+    bottom, right = rows.max() + reach + 1, cols.max() + reach + 1
+    box = frame[top:bottom, left:right]
+    target = photo[top:bottom, left:right]
+    best = np.full(box.shape[:2], np.inf, np.float32)
+    for dy in range(-reach, reach + 1, 2):
+        for dx in range(-reach, reach + 1, 2):
+            moved = np.roll(box, (dy, dx), axis=(0, 1))
+            best = np.minimum(best, np.linalg.norm(moved - target, axis=-1))
+    out[top:bottom, left:right] = best < SAME_COLOUR
+    return out & where
+
+
 def leftovers(
-    frame: np.ndarray, photo: PhotoBody, occupied: np.ndarray
+    frame: np.ndarray, photo: PhotoBody, occupied: np.ndarray, arms: np.ndarray
 ) -> tuple[float, np.ndarray]:
-    """(share of the photo's person pixels still showing the photo away from `occupied`, those
-    pixels): frame (h, w, 3) uint8; occupied (h, w) bool, the dancer and driving body grown."""
-    same = np.linalg.norm(_smooth(frame) - photo.image, axis=-1) < SAME_COLOUR
-    left = photo.distinct & ~occupied & same
+    """(share of the photo's person pixels still showing the photo, those pixels): frame (h, w,
+    3) uint8; looked for away from `occupied` (h, w) bool, the dancer and driving body grown, and
+    on the photo's forearm cores away from `arms` (h, w) bool, the driving arms grown."""
+    smooth = _smooth(frame)
+    same = np.linalg.norm(smooth - photo.image, axis=-1) < SAME_COLOUR
+    carried = _shown_nearby(smooth, photo.image, photo.forearms & ~arms, _px(CARRIED, frame.shape))
+    left = (photo.distinct & ~occupied & same) | carried
     # A lone pixel matching by chance is no limb: keep what survives a 3x3 opening.
     left = cv2.morphologyEx(left.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
     return np.count_nonzero(left) / max(np.count_nonzero(photo.person), 1), left
@@ -255,8 +311,10 @@ def check_frame(
     cover, missing = coverage(dancer, silhouette)
     count, fragment, main = fragments(dancer, body)
     # A fragment of the photo's person (a hand left behind) is a leftover too.
-    occupied = _dilate(main | body, _px(CLEAR, frame.shape))
-    left_share, left = leftovers(frame, photo, occupied)
+    clear = _px(CLEAR, frame.shape)
+    occupied = _dilate(main | body, clear)
+    arms = _dilate(_moved(np.isin(parts, ARM_PARTS), shift), clear)
+    left_share, left = leftovers(frame, photo, occupied, arms)
     return FrameCheck(
         coverage=cover,
         leftovers=left_share,
@@ -275,4 +333,4 @@ def read_photo(image: np.ndarray, first_parts: np.ndarray, segment) -> PhotoBody
     and a PersonSegmenter (tasks.evaluate.segment) in still-image mode."""
     person = segment(image)
     shown = shown_parts(person.mask > PERSON, person.landmarks, first_parts)
-    return photo_body(image, person.mask, shown)
+    return photo_body(image, person.mask, shown, person.landmarks)

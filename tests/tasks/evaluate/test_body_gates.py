@@ -13,6 +13,7 @@ from skimage.data import astronaut
 from flows.dag import evaluation_params
 from tasks.animate.preview import labelled_reference, side_by_side
 from tasks.base import StageContext
+from tasks.evaluate.body import forearm_mask
 from tasks.evaluate.gates import evaluate_gates
 from tasks.evaluate.segment import PersonSegmenter
 from tasks.evaluate.task import _body
@@ -43,11 +44,16 @@ def clip():
     wall = cv2.resize(noise, (SIZE, SIZE), interpolation=cv2.INTER_NEAREST)
     wall = np.repeat(cv2.GaussianBlur(wall, (0, 0), 1.0)[..., None], 3, axis=2)
     photo = np.where(person[..., None], original, wall)
+    with PersonSegmenter() as segment:
+        landmarks = segment(photo).landmarks
+    # Driving parts: torso, with lower arms where the photo's forearms are (they move along).
+    labels = np.where(forearm_mask(landmarks, person.shape) & person, 19, 2) * person
     parts, frames = [], []
     for t in range(FRAMES):
         shift = np.float32([[1, 0, STEP * t], [0, 1, 0]])
         moved = cv2.warpAffine(person.astype(np.uint8), shift, (SIZE, SIZE)) > 0
-        parts.append(np.where(moved, 2, 0).astype(np.uint8))  # all torso: always shown
+        moved_labels = cv2.warpAffine(labels.astype(np.uint8), shift, (SIZE, SIZE), flags=0)
+        parts.append(np.where(moved, np.maximum(moved_labels, 2), 0).astype(np.uint8))
         frames.append(np.where(moved[..., None], cv2.warpAffine(photo, shift, (SIZE, SIZE)), wall))
     return photo, np.stack(parts), np.stack(frames)
 

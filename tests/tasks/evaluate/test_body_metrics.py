@@ -169,3 +169,34 @@ def test_register_slides_the_silhouette_onto_the_dancer():
     silhouette, dancer = figure() > 0, figure(12) > 0
     shift = register(silhouette, dancer)
     assert abs(shift[0, 2] - 12) <= 2 and abs(shift[1, 2]) <= 2
+
+
+def test_a_hand_left_on_the_body_is_a_leftover_even_moved_a_little(scene):
+    """The photo's right forearm stays behind (carried 2-3 px by the torso) while the driving
+    right arm is raised: it counts although the dancer's own mask covers it."""
+    plate, colours, photo, _, gates = scene
+    parts = figure()
+    marks = np.zeros((33, 3))
+    marks[[14, 16, 20, 18, 22]] = [
+        [76, 80, 1],
+        [80, 104, 1],
+        [81, 110, 1],
+        [79, 110, 1],
+        [82, 108, 1],
+    ]
+    body = photo_body(
+        photo, (parts > 0).astype(np.float32), shown_parts(parts > 0, None, parts), marks
+    )
+    dancing = figure(arm_up=True)
+    frame = dance_frame(scene, dancing)
+    clean = measure_with(body, frame, dancing)
+    forearm = np.roll(np.isin(parts, (20,)), (3, 2), axis=(0, 1))
+    frame[forearm] = np.roll(photo, (3, 2), axis=(0, 1))[forearm]
+    left = measure_with(body, frame, dancing, extra=forearm)
+    assert clean["leftovers"] == 0.0 and left["leftovers"] > gates["leftovers_max"]
+
+
+def measure_with(body, frame, parts, extra=None) -> dict[str, float]:
+    dancer = (parts > 0) | (False if extra is None else extra)
+    check = check_frame(frame, dancer.astype(np.float32), parts, body)
+    return {"leftovers": check.leftovers}
