@@ -230,7 +230,7 @@ def leftovers(
     carried = _shown_nearby(smooth, photo.image, photo.forearms & ~arms, _px(CARRIED, frame.shape))
     left = (photo.distinct & ~occupied & same) | carried
     # A lone pixel matching by chance is no limb: keep what survives a 3x3 opening.
-    left = cv2.morphologyEx(left.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
+    left = cv2.morphologyEx(left.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0
     return np.count_nonzero(left) / max(np.count_nonzero(photo.person), 1), left
 
 
