@@ -201,22 +201,18 @@ def _shown_nearby(
     frame: np.ndarray, photo: np.ndarray, where: np.ndarray, reach: int
 ) -> np.ndarray:
     """(h, w) bool: pixels of `where` whose photo colour the frame shows within `reach` px
-    (both float32 smoothed RGB), searched in the bounding box of `where` only."""
-    out = np.zeros(where.shape, bool)
+    (frame and photo float32 smoothed RGB); every 2nd px of the window is tried."""
     rows, cols = np.nonzero(where)
-    if not rows.size:
-        return out
-    top, left = max(rows.min() - reach, 0), max(cols.min() - reach, 0)
-    bottom, right = rows.max() + reach + 1, cols.max() + reach + 1
-    box = frame[top:bottom, left:right]
-    target = photo[top:bottom, left:right]
-    best = np.full(box.shape[:2], np.inf, np.float32)
+    target = photo[rows, cols]
+    best = np.full(rows.shape, np.inf, np.float32)
+    height, width = where.shape
     for dy in range(-reach, reach + 1, 2):
         for dx in range(-reach, reach + 1, 2):
-            moved = np.roll(box, (dy, dx), axis=(0, 1))
-            best = np.minimum(best, np.linalg.norm(moved - target, axis=-1))
-    out[top:bottom, left:right] = best < SAME_COLOUR
-    return out & where
+            seen = frame[np.clip(rows + dy, 0, height - 1), np.clip(cols + dx, 0, width - 1)]
+            best = np.minimum(best, ((seen - target) ** 2).sum(axis=1))
+    out = np.zeros(where.shape, bool)
+    out[rows[best < SAME_COLOUR**2], cols[best < SAME_COLOUR**2]] = True
+    return out
 
 
 def leftovers(
