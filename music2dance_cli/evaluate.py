@@ -139,8 +139,8 @@ def body_checks(groups: Mapping[str, Any], indices: np.ndarray) -> tuple[list, l
         photo = read_photo(np.asarray(groups["align"]["reference"]), np.asarray(parts[0]), segment)
         sheet = [match_size(np.asarray(frames[i]), parts.shape[1:]) for i in indices]
         checks = [
-            check_frame(f, segment(f).mask, np.asarray(parts[i]), photo)
-            for f, i in zip(sheet, indices, strict=True)
+            check_frame(f, segment.near(f, p > 0).mask, p, photo)
+            for f, p in zip(sheet, (np.asarray(parts[i]) for i in indices), strict=True)
         ]
     return sheet, checks
 

@@ -325,8 +325,9 @@ def check_frame(
 
 
 def read_photo(image: np.ndarray, first_parts: np.ndarray, segment) -> PhotoBody:
-    """PhotoBody of the reference (h, w, 3) uint8, given the first aligned driving parts (h, w)
-    and a PersonSegmenter (tasks.evaluate.segment) in still-image mode."""
-    person = segment(image)
+    """PhotoBody of the reference (h, w, 3) uint8, given the first aligned driving parts (h, w),
+    which the align stage laid over the photo's person (of several, the one it animates), and a
+    PersonSegmenter (tasks.evaluate.segment) in still-image mode."""
+    person = segment.near(image, first_parts > 0)
     shown = shown_parts(person.mask > PERSON, person.landmarks, first_parts)
     return photo_body(image, person.mask, shown, person.landmarks)

@@ -12,6 +12,9 @@ from types import TracebackType
 
 import numpy as np
 
+AROUND = 0.25  # `near` looks this far around the region, fraction of its size (each side)
+SLACK = 0.1  # ... and this far more, fraction of the image's long side (the dancer may slide)
+
 
 @dataclass(frozen=True)
 class Person:
@@ -43,6 +46,23 @@ class PersonSegmenter:
         self, kind: type | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         self._pose.close()
+
+    def near(self, image: np.ndarray, region: np.ndarray) -> Person:
+        """The person in the crop of image (h, w, 3) around region (h, w) bool (the driving
+        body), so that a second person elsewhere in the frame is not the one found."""
+        rows, cols = np.nonzero(region)
+        if not rows.size:
+            return self(image)
+        height, width = region.shape
+        slack = SLACK * max(height, width)
+        pad_y, pad_x = AROUND * np.ptp(rows) + slack, AROUND * np.ptp(cols) + slack
+        top, bottom = max(0, int(rows.min() - pad_y)), min(height, int(rows.max() + pad_y) + 1)
+        left, right = max(0, int(cols.min() - pad_x)), min(width, int(cols.max() + pad_x) + 1)
+        found = self(image[top:bottom, left:right])
+        mask = np.zeros((height, width), np.float32)
+        mask[top:bottom, left:right] = found.mask
+        marks = None if found.landmarks is None else found.landmarks + (left, top, 0)
+        return Person(mask, marks)
 
     def __call__(self, image: np.ndarray) -> Person:
         """The person in an (h, w, 3) uint8 RGB image; an all-zero mask when none is found."""

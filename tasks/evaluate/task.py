@@ -87,7 +87,7 @@ def _body(ctx: StageContext, stride: int) -> dict[str, float]:
         for index, raw in sampled:
             frame = match_size(raw, parts.shape[1:])
             driving = np.asarray(parts[index])
-            check = check_frame(frame, segment(frame).mask, driving, photo)
+            check = check_frame(frame, segment.near(frame, driving > 0).mask, driving, photo)
             rows.append((check.coverage, check.leftovers, check.fragments, check.fill_quality))
             person = check.dancer | (driving > 0)
             if previous is not None:
