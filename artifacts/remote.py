@@ -23,7 +23,7 @@ import math
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -228,19 +228,24 @@ class RemoteStore:
             self.fs.rm(self.path(stage, key), recursive=True)
 
     # -- maintenance ---------------------------------------------------------------------------
-    def verify_one(self, stage: str, key: str) -> str | None:
-        """Reason the artifact is damaged, or None when every object matches its checksum."""
+    def verify_one(self, stage: str, key: str, only: Collection[str] = ()) -> str | None:
+        """Reason the artifact is damaged, or None when every object matches its checksum;
+        `only`: check just these files (what a reader will use, e.g. the output video)."""
         manifest = self.manifest(stage, key)
         if manifest is None or "files" not in manifest:
-            return "unreadable manifest"
+            return "no valid MANIFEST"
         prefix = f"{self.path(stage, key)}/{manifest['version']}"
         listed = self.fs.find(prefix, detail=True)
         present = {p[len(prefix) + 1 :]: info["size"] for p, info in listed.items()}
-        if missing := sorted(set(manifest["files"]) - set(present)):
+        files = manifest["files"]
+        if only:
+            files = {name: files.get(name, [-1, ""]) for name in only}
+            present = {name: size for name, size in present.items() if name in only}
+        if missing := sorted(set(files) - set(present)):
             return f"missing file {missing[0]}"
-        if extra := sorted(set(present) - set(manifest["files"])):
+        if extra := sorted(set(present) - set(files)):
             return f"unexpected file {extra[0]}"
-        for name, (size, digest) in manifest["files"].items():
+        for name, (size, digest) in files.items():
             if present[name] != size:
                 return f"truncated file {name}"
             sha = hashlib.sha256()

@@ -27,7 +27,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -226,13 +226,20 @@ class Store:
         shutil.rmtree(trash, ignore_errors=True)
 
     # -- maintenance ---------------------------------------------------------------------------
-    def verify_one(self, stage: str, key: str) -> str | None:
-        """Reason the artifact is damaged, or None when every file matches its checksum."""
+    def verify_one(self, stage: str, key: str, only: Collection[str] = ()) -> str | None:
+        """Reason the artifact is damaged, or None when every file matches its checksum;
+        `only`: check just these files (what a reader will use, e.g. the output video)."""
         root = self.path(stage, key)
         if (record := _read_manifest(root)) is None:
             return "no valid MANIFEST"
-        manifest = record["files"]
-        present = {str(p.relative_to(root)) for p in _files(root)}
+        if only:
+            if unlisted := sorted(set(only) - set(record["files"])):
+                return f"missing file {unlisted[0]}"
+            manifest = {name: record["files"][name] for name in only}
+            present = {name for name in only if (root / name).is_file()}
+        else:
+            manifest = record["files"]
+            present = {str(p.relative_to(root)) for p in _files(root)}
         if missing := sorted(set(manifest) - present):
             return f"missing file {missing[0]}"
         if extra := sorted(present - set(manifest)):

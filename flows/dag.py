@@ -19,6 +19,7 @@ from tasks.base import InputError, Param, StageSpec
 
 STAGE_ORDER = ("audio", "motion", "render", "densepose", "align", "animate")
 _EXPLAIN_LIMIT = 64  # earlier artifacts compared when explaining a miss
+OUTPUT = ("animate", "video.mp4")  # the stage and file a run delivers
 
 log = logging.getLogger("music2dance")
 
@@ -134,18 +135,25 @@ def explain_miss(store: Store, ingredients: Mapping[str, Any]) -> list[str]:
 
 
 def verify_reads(plan: list[PlanEntry], store: Store | Any) -> None:
-    """Check the checksums of every cached artifact this run will read: the final output and each
-    upstream of a stage to compute. A damaged one is evicted and becomes a stage to compute (one
-    log line), which in turn makes its own upstreams read; walking the plan backwards settles
-    that in one pass. Artifacts nobody reads are not hashed, so a fully cached run stays cheap."""
+    """Check the checksums of what this run will read from the store: the output file and every
+    cached upstream of a stage to compute. A damaged artifact is evicted and becomes a stage to
+    compute (one log line), which makes its own upstreams read; walking the plan backwards
+    settles that in one pass. What nobody reads is not hashed, so a cached run stays cheap."""
     consumers: dict[str, list[PlanEntry]] = {e.planned.name: [] for e in plan}
     for entry in plan:
         for up in entry.planned.upstream:
             consumers[up].append(entry)
     for entry in reversed(plan):
         name, key = entry.planned.name, entry.planned.key
-        read = not consumers[name] or any(not c.cached for c in consumers[name])
-        if entry.cached and read and (reason := store.verify_one(name, key)):
+        if not entry.cached:
+            continue
+        if any(not c.cached for c in consumers[name]):
+            reason = store.verify_one(name, key)
+        elif name == OUTPUT[0]:  # only the output file leaves the store
+            reason = store.verify_one(name, key, only=(OUTPUT[1],))
+        else:
+            continue
+        if reason:
             log.warning("%-10s damaged  %s (%s): evicted, recomputing", name, key[:12], reason)
             store.evict(name, key)
             entry.cached = False
@@ -173,9 +181,9 @@ def validate_inputs(plan: list[PlanEntry]) -> None:
 
 
 def report(refs: list[ArtifactRef], store: Store) -> dict[str, Any]:
-    animate = next(ref for ref in refs if ref.stage == "animate")
+    animate = next(ref for ref in refs if ref.stage == OUTPUT[0])
     return {
-        "output": store.file_location("animate", animate.key, "video.mp4"),
+        "output": store.file_location(OUTPUT[0], animate.key, OUTPUT[1]),
         "store": str(store.root),
         "stages": [
             {"name": r.stage, "key": r.key, "cached": r.cached, "seconds": r.seconds} for r in refs
