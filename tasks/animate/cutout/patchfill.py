@@ -18,6 +18,8 @@ PATCH_RADIUS = 3  # 7x7 patches
 COARSEST_SIDE = 48  # px: the pyramid stops once the long side is this small
 COARSE_ITERATIONS = 6  # search + vote rounds per coarse level (cheap there)
 FINE_ITERATIONS = 2  # rounds at the two finest levels, where a round costs the most
+SOURCE_BAND = 0.15  # patches are copied from this far around the hole, fraction of the long side
+SHARP_LAST_VOTE = True  # the last vote copies the best patch's pixel: averaging blurs grain
 
 
 @njit(cache=True)
@@ -76,14 +78,16 @@ def _search(image, valid, targets, nnf, cost, radius, backward, seed):
 
 
 @njit(cache=True)
-def _vote(image, holes, nnf, cost, radius, sigma2, out):
+def _vote(image, holes, nnf, cost, radius, sigma2, best_only, out):
     """Each hole pixel (N, 2) = the similarity-weighted mean of what the matches of the patches
-    covering it put there; written into out (h, w, 3) float32."""
+    covering it put there (best_only: what the best-matching one puts there, no averaging);
+    written into out (h, w, 3) float32."""
     height, width = image.shape[:2]
     for i in range(holes.shape[0]):
         py, px = holes[i, 0], holes[i, 1]
         acc0 = acc1 = acc2 = 0.0
         weights = 0.0
+        best = np.inf
         for dy in range(-radius, radius + 1):
             qy = py - dy
             if qy < 0 or qy >= height:
@@ -92,8 +96,14 @@ def _vote(image, holes, nnf, cost, radius, sigma2, out):
                 qx = px - dx
                 if qx < 0 or qx >= width or nnf[qy, qx, 0] < 0:
                     continue
-                weight = np.exp(-cost[qy, qx] / sigma2)
                 sy, sx = nnf[qy, qx, 0] + dy, nnf[qy, qx, 1] + dx
+                if best_only:
+                    if cost[qy, qx] < best:
+                        best = cost[qy, qx]
+                        acc0, acc1, acc2 = image[sy, sx, 0], image[sy, sx, 1], image[sy, sx, 2]
+                        weights = 1.0
+                    continue
+                weight = np.exp(-cost[qy, qx] / sigma2)
                 acc0 += weight * image[sy, sx, 0]
                 acc1 += weight * image[sy, sx, 1]
                 acc2 += weight * image[sy, sx, 2]
@@ -125,9 +135,12 @@ def _pyramid(image: np.ndarray, hole: np.ndarray) -> list[tuple[np.ndarray, np.n
 
 
 def _valid_sources(hole: np.ndarray, radius: int) -> np.ndarray:
-    """Patch centres whose whole patch is known and inside the image."""
+    """Patch centres whose whole patch is known and inside the image, within SOURCE_BAND of the
+    hole: nearby patches match its light, and a distant object (another person) is not copied."""
     known = cv2.erode((~hole).astype(np.uint8), np.ones((2 * radius + 1,) * 2, np.uint8))
-    valid = known.astype(bool)
+    distance = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 3)
+    band = max(4 * radius, SOURCE_BAND * max(hole.shape))
+    valid = known.astype(bool) & (distance <= band)
     valid[:radius], valid[-radius:], valid[:, :radius], valid[:, -radius:] = (False,) * 4
     return valid
 
@@ -186,10 +199,12 @@ def patch_fill(image: np.ndarray, hole: np.ndarray, seed: int = 0) -> np.ndarray
         cost = np.zeros(shape, dtype=np.float64)
         _costs(work, targets, nnf, cost, radius)
         fine = depth >= len(levels) - 2
-        for round_ in range(FINE_ITERATIONS if fine else COARSE_ITERATIONS):
+        rounds = FINE_ITERATIONS if fine else COARSE_ITERATIONS
+        for round_ in range(rounds):
             _search(work, valid, targets, nnf, cost, radius, round_ % 2 == 1, seed + round_)
             sigma2 = max(float(np.percentile(cost[covered > 0], 75)), 1e-3)
-            _vote(work, holes, nnf, cost, radius, sigma2, work)
+            last = depth == len(levels) - 1 and round_ == rounds - 1
+            _vote(work, holes, nnf, cost, radius, sigma2, last and SHARP_LAST_VOTE, work)
             _costs(work, targets, nnf, cost, radius)
         current = work
     if current is None:

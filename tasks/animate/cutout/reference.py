@@ -25,7 +25,8 @@ from tasks.motion.skeleton import PARENTS
 
 log = logging.getLogger(__name__)
 
-POSE_WIDTH = 12  # face widths around the chosen face the pose model sees: a T-pose span is ~10
+POSE_WIDTHS = (12, 6)  # face widths around the chosen face the pose model sees (a T-pose spans
+# ~10), then, if it found someone else, a narrower window
 VISIBLE = 0.5  # MediaPipe landmark visibility above which a landmark replaces the driving joint
 # SMPL joint <- MediaPipe Pose landmark(s) (averaged): shoulders, elbows, wrists, hands, hips,
 # knees, ankles, toes; MediaPipe's "left" is the person's left, as SMPL's is.
@@ -78,12 +79,14 @@ def _mediapipe_pose(
     return mask, marks
 
 
-def pose_window(face_box: tuple, photo_box: tuple, other_faces: list) -> tuple[int, ...]:
+def pose_window(
+    face_box: tuple, photo_box: tuple, other_faces: list, width: float
+) -> tuple[int, ...]:
     """(top, right, bottom, left): the photo box, narrowed to the chosen face's side of the
-    midpoints to other faces, and to POSE_WIDTH face widths around the face."""
+    midpoints to other faces, and to `width` face widths around the face."""
     top, right, bottom, left = photo_box
     face_left, face_right = face_box[3], face_box[1]
-    centre, half = (face_left + face_right) / 2, POSE_WIDTH / 2 * (face_right - face_left)
+    centre, half = (face_left + face_right) / 2, width / 2 * (face_right - face_left)
     left, right = max(left, round(centre - half)), min(right, round(centre + half))
     for other in other_faces:
         middle = round((centre + (other[1] + other[3]) / 2) / 2)
@@ -165,8 +168,11 @@ def read_reference(
     height, width = image.shape[:2]
     photo_box = tuple(photo_box) if photo_box is not None else (0, width, height, 0)
     other_faces = [tuple(box) for box in other_faces]
-    window = pose_window(face_box, photo_box, other_faces)
-    segmentation, landmarks = _mediapipe_pose(image, window)
+    for width in POSE_WIDTHS:  # a narrower window when the pose model found someone else
+        window = pose_window(face_box, photo_box, other_faces, width)
+        segmentation, landmarks = _mediapipe_pose(image, window)
+        if landmarks is None or _in_box(landmarks[NOSE, :2], face_box, grow=0.5):
+            break
     if landmarks is not None and _in_box(landmarks[NOSE, :2], face_box, grow=0.5):
         source, seeds = "mediapipe", grabcut_seeds(segmentation, landmarks, face_box, other_faces)
     else:
