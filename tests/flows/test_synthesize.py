@@ -279,6 +279,9 @@ def test_evaluate_flags_rows_that_miss_a_gate_and_keeps_them(mixed, manifests, t
     for bas, flags, passed in done[["metric_bas", "gates_failed", "passed"]].itertuples(False):
         assert ("bas_min" in flags.split(";")) == (bas < 1.0) and passed == (flags == "")
     assert index[index["status"] == "failed"]["passed"].isna().all()
+    missed = done["gates_failed"].str.split(";").explode()
+    assert summary["gates_failed"] == missed[missed != ""].value_counts().to_dict()
+    assert summary["passed"] == int(done["passed"].sum())
 
 
 @pytest.fixture(scope="module")
