@@ -18,12 +18,13 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import cv2
 import numpy as np
+import zarr
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -33,6 +34,7 @@ from flows.dag import evaluate_run, evaluation_params, param_rules  # noqa: E402
 from music2dance_cli.evaluate import SHEET_FRAMES, body_checks  # noqa: E402
 from params import resolve_params  # noqa: E402
 from tasks.animate.task import ANIMATORS  # noqa: E402
+from tasks.base import StageContext  # noqa: E402
 from tasks.evaluate.gates import evaluate_gates  # noqa: E402
 from tasks.evaluate.plots import contact_sheet_figure  # noqa: E402
 
@@ -99,7 +101,8 @@ def animator_fps(align, overrides: list[str]) -> float:
     """Frames/s of the configured animator alone (prepare excluded) on the run's aligned inputs."""
     params = resolve_params(param_rules(), overrides)["animate"]
     frames = min(TIMED_FRAMES, align["parts"].shape[0])
-    ctx = SimpleNamespace(upstream={"align": align}, params=params)
+    scratch = zarr.open_group(zarr.storage.MemoryStore(), mode="w")
+    ctx = StageContext(params, {"align": align}, scratch, Path(tempfile.gettempdir()))
     chunks = ANIMATORS[params["model"]](ctx)
     done = len(next(chunks))  # the first chunk pays for `prepare`
     rendered, start = 0, time.perf_counter()
