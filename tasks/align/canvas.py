@@ -4,8 +4,9 @@ The output size is decided here, once: the long side is `align.resolution` and t
 driving video's (`render.aspect`: square, or portrait 9:16). The photo is scaled, never squashed,
 so its height fills the canvas: its top and bottom cut lines stay the frame's (a half-body photo
 never shows empty space where its legs would be). A photo wider than the canvas is cropped at
-the sides around the chosen face; a narrower one is placed around the face and the sides outside
-it are marked, for the animator to fill like the photo's background (edge pixels until then).
+the sides around the chosen face; a narrower one is placed around the face and extended by its
+mirror image, real texture that the animator then rids of the mirrored person (photo_box says
+where the photo is).
 """
 
 from __future__ import annotations
@@ -54,21 +55,26 @@ def placement(photo_hw: tuple[int, int], canvas_hw: tuple[int, int], face: FaceB
     edges allow (cropped sides) or as its width allows (filled sides)."""
     height, width = canvas_hw
     scale = height / photo_hw[0]
-    scaled_width = photo_hw[1] * scale
+    scaled_width = scaled_size(photo_hw, scale)[0]
     face_x = (face.left + face.right) / 2 * scale
-    low, high = sorted((0.0, width - scaled_width))
-    shift = round(float(np.clip(width / 2 - face_x, low, high)))
-    left, right = max(shift, 0), min(round(shift + scaled_width), width)
+    low, high = sorted((0, width - scaled_width))
+    shift = int(np.clip(round(width / 2 - face_x), low, high))
+    left, right = max(shift, 0), min(shift + scaled_width, width)
     return Placement(scale=scale, shift_x=shift, box=(0, right, height, left))
 
 
+def scaled_size(photo_hw: tuple[int, int], scale: float) -> tuple[int, int]:
+    """(w, h) of the photo resized by scale, as cv2.resize takes it."""
+    return max(1, round(photo_hw[1] * scale)), max(1, round(photo_hw[0] * scale))
+
+
 def place_photo(photo: np.ndarray, where: Placement, canvas_hw: tuple[int, int]) -> np.ndarray:
-    """(h, w, 3) uint8 canvas: the photo resized (area filter) and shifted, edge pixels
-    repeated outside it."""
-    height, width = canvas_hw
-    scaled_width = max(1, round(photo.shape[1] * where.scale))
-    scaled = cv2.resize(photo, (scaled_width, height), interpolation=cv2.INTER_AREA)
-    matrix = np.float32([[1, 0, where.shift_x], [0, 1, 0]])
-    return cv2.warpAffine(
-        scaled, matrix, (width, height), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE
-    )
+    """(h, w, 3) uint8 canvas: the photo resized (area filter), cropped to the canvas or
+    extended by its mirror image (cv2.BORDER_REFLECT) on the sides photo_box leaves free."""
+    width = canvas_hw[1]
+    size = scaled_size(photo.shape[:2], where.scale)
+    scaled = cv2.resize(photo, size, interpolation=cv2.INTER_AREA)
+    if where.shift_x <= 0:
+        return scaled[:, -int(where.shift_x) : width - int(where.shift_x)]
+    _, right, _, left = where.box
+    return cv2.copyMakeBorder(scaled, 0, 0, left, width - right, cv2.BORDER_REFLECT)

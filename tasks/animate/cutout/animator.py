@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from numba import njit
 
-from tasks.animate.cutout.background import clean_plate, outside_photo, torso_underlay
+from tasks.animate.cutout.background import clean_plate, mirror_outside, torso_underlay
 from tasks.animate.cutout.bones import (
     NUM_BONES,
     TORSO,
@@ -122,7 +122,7 @@ class CutoutAnimator:
 
         face_box (top, right, bottom, left) pixels; parts (h, w) uint8 and joints2d (24, 2) are
         the first aligned driving frame, which overlays the photo's body. photo_box: where the
-        real photo lies in reference (the rest is filled like its background; None: all of it);
+        real photo lies in reference (the rest is its mirror image; None: all of it);
         other_faces: face boxes of people who stay in the background. clip_joints (T, 24, 2):
         the whole clip's driving joints (default: joints2d alone), from which the driving body's
         in-plane bone lengths and home position are read.
@@ -160,9 +160,7 @@ class CutoutAnimator:
         self.mesh = build_mesh(self.owners, self.body.joints, face_box, step)
         # 5. background and the RGBA cutouts: the photo, and the torso's with arms inpainted away
         grow = max(3, round(self.background_grow * max(height, width)))
-        self.background = clean_plate(
-            reference, self.body.mask, grow, outside_photo(reference.shape[:2], photo_box)
-        )
+        self.background = clean_plate(reference, mirror_outside(self.body.mask, photo_box), grow)
         alpha = np.clip(self.body.mask * 255.0 + 0.5, 0, 255).astype(np.uint8)
         cutout = np.concatenate([reference, alpha[..., None]], axis=2)
         alpha[fill] = 255

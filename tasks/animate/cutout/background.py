@@ -10,13 +10,12 @@ from tasks.animate.cutout.patchfill import patch_fill
 MATTE_FLOOR = 0.02  # matte value above which a pixel may carry the person's colour
 
 
-def plate_hole(mask: np.ndarray, grow: int, extra: np.ndarray | None = None) -> np.ndarray:
+def plate_hole(mask: np.ndarray, grow: int) -> np.ndarray:
     """(h, w) bool pixels to fill: the soft person mask (h, w) in [0, 1] wherever it is not
-    ~0, grown by `grow` px over the photo's halo, plus `extra` (e.g. a synthesized border)."""
+    ~0, grown by `grow` px over the photo's halo."""
     hole = (mask > MATTE_FLOOR).astype(np.uint8)
     hole = cv2.dilate(hole, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
-    hole = hole > 0
-    return hole | extra if extra is not None else hole
+    return hole > 0
 
 
 def outside_photo(shape: tuple[int, int], photo_box: tuple | None) -> np.ndarray | None:
@@ -29,12 +28,20 @@ def outside_photo(shape: tuple[int, int], photo_box: tuple | None) -> np.ndarray
     return outside if outside.any() else None
 
 
-def clean_plate(
-    image: np.ndarray, mask: np.ndarray, grow: int, extra: np.ndarray | None = None
-) -> np.ndarray:
-    """Photo (h, w, 3) uint8 with the person (soft mask (h, w), grown by `grow` px) and `extra`
-    (h, w) bool filled by copying patches of the rest of the photo (patchfill.py)."""
-    return patch_fill(image, plate_hole(mask, grow, extra))
+def mirror_outside(mask: np.ndarray, photo_box: tuple | None) -> np.ndarray:
+    """The person mask (h, w) with the photo's sides mirrored as the align stage extended the
+    photo (cv2.BORDER_REFLECT), so the plate also removes the person's mirror image."""
+    if outside_photo(mask.shape, photo_box) is None:
+        return mask
+    _, right, _, left = photo_box
+    inner = np.ascontiguousarray(mask[:, left:right])
+    return cv2.copyMakeBorder(inner, 0, 0, left, mask.shape[1] - right, cv2.BORDER_REFLECT)
+
+
+def clean_plate(image: np.ndarray, mask: np.ndarray, grow: int) -> np.ndarray:
+    """Photo (h, w, 3) uint8 with the person (soft mask (h, w), grown by `grow` px) filled by
+    copying patches of the rest of the photo (patchfill.py)."""
+    return patch_fill(image, plate_hole(mask, grow))
 
 
 def torso_underlay(

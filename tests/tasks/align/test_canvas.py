@@ -30,11 +30,12 @@ def test_square_photo_on_a_portrait_canvas_is_cropped_around_the_face_not_squash
     assert canvas[-1, 0, 0] == 255 and canvas[0, 0, 0] == 0  # photo's top and bottom rows
 
 
-def test_narrow_photo_on_a_square_canvas_keeps_its_bottom_and_marks_the_filled_sides():
+def test_narrow_photo_on_a_square_canvas_keeps_its_bottom_and_mirrors_into_the_sides():
     face = FaceBox(top=30, right=70, bottom=70, left=30)  # at the photo's centre
     where = placement((200, 100), (400, 400), face)
     top, right, bottom, left = where.box
     assert (top, bottom) == (0, 400) and right - left == 200 and left == 100  # centred
     canvas = place_photo(_photo(200, 100), where, (400, 400))
-    assert np.array_equal(canvas[:, :left], np.repeat(canvas[:, left : left + 1], left, axis=1))
+    assert np.array_equal(canvas[:, :left], canvas[:, left : 2 * left][:, ::-1])  # mirrored
+    assert np.array_equal(canvas[:, right:], canvas[:, 2 * right - 400 : right][:, ::-1])
     assert canvas[-1, 200, 0] == 199  # the photo's last row is the frame's last row

@@ -3,9 +3,11 @@ import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
+from tasks.align.canvas import place_photo, placement
+from tasks.align.face import FaceBox
 from tasks.animate.cutout import reference
 from tasks.animate.cutout.animator import DOMAIN
-from tasks.animate.cutout.background import clean_plate, outside_photo, torso_underlay
+from tasks.animate.cutout.background import clean_plate, mirror_outside, torso_underlay
 from tasks.animate.cutout.patchfill import patch_fill
 from tests.tasks.animate.cutout import figure
 
@@ -75,10 +77,16 @@ def test_fill_has_the_texture_of_its_surroundings_not_a_blur():
     assert np.array_equal(filled[~hole], image[~hole])
 
 
-def test_outside_photo_marks_the_synthesized_sides():
-    outside = outside_photo((4, 6), (0, 5, 4, 1))
-    assert outside[:, 0].all() and outside[:, 5].all() and not outside[:, 1:5].any()
-    assert outside_photo((4, 6), (0, 6, 4, 0)) is None and outside_photo((4, 6), None) is None
+def test_a_photo_extended_by_its_mirror_loses_the_mirrored_person_too(photo_and_body):
+    photo, body, _ = photo_and_body
+    where = placement(photo.shape[:2], (256, 512), FaceBox(*figure.face()))
+    canvas = place_photo(photo, where, (256, 512))  # the face centred: a mirror on the left
+    assert where.box == (0, 512, 256, 128) and (canvas[:, :128, 0] > PERSON_RED).any()
+    mask = np.zeros(canvas.shape[:2], np.float32)
+    mask[:, 128:] = body.mask
+    plate = clean_plate(canvas, mirror_outside(mask, where.box), grow=8)
+    assert not (plate[..., 0] > PERSON_RED).any()
+    assert mirror_outside(body.mask, (0, 384, 256, 0)) is body.mask  # nothing to extend
 
 
 def test_torso_underlay_fills_the_arm_across_the_torso_with_torso():
