@@ -57,6 +57,9 @@ BONES = (
     Bone("right_lower_leg", 5, 8, (11, 13), 11, 0.2, 4),
     Bone("right_foot", 8, 11, (6,), 12, 0.14, 4),
 )
+LIMBS = tuple(range(1, NUM_BONES))  # every bone but the torso, head included
+LIMB_STARTS = [BONES[i].start for i in LIMBS]
+LIMB_ENDS = [BONES[i].end for i in LIMBS]
 TORSO_JOINTS = (1, 2, 12, 16, 17)  # hips, neck, shoulders: the points the torso affine fits
 NECK, HIPS, SHOULDERS = 12, (1, 2), (16, 17)
 TORSO_LAYOUT = (0, 1, 2, 3, 6, 9, 13, 14, 16, 17)  # joints placed by the torso's shape
@@ -234,9 +237,34 @@ def _affine_lstsq(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return solution.T
 
 
-def _rotation(u: np.ndarray) -> np.ndarray:
-    """(2, 2) rotation whose first column is the unit vector u."""
-    return np.array([[u[0], -u[1]], [u[1], u[0]]])
+def _rotations(u: np.ndarray) -> np.ndarray:
+    """(k, 2, 2) rotations whose first columns are the unit vectors u (k, 2)."""
+    return np.stack([np.stack([u[:, 0], -u[:, 1]], 1), np.stack([u[:, 1], u[:, 0]], 1)], 1)
+
+
+def bone_affines(
+    indices: np.ndarray,
+    reference: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    scale: float,
+    widths: np.ndarray,
+) -> np.ndarray:
+    """(k, 2, 3) affines of limb or head bones `indices` (k,) taking their photo segments
+    (joints reference (24, 2)) onto starts-ends (k, 2) each: rotation, stretch along the bone,
+    `scale` x widths (k,) across it (the head turns rigidly, its scale clipped to
+    HEAD_SCALE_RANGE)."""
+    a_ref = reference[[BONES[i].start for i in indices]]
+    rest, pose = reference[[BONES[i].end for i in indices]] - a_ref, ends - starts
+    rest_len = np.maximum(np.linalg.norm(rest, axis=1), 1e-6)
+    along = np.clip(np.linalg.norm(pose, axis=1) / rest_len, *STRETCH_RANGE)
+    stretch = np.stack([along, scale * np.asarray(widths, np.float64)], axis=1)
+    stretch[np.asarray(indices) == HEAD] = np.clip(scale, *HEAD_SCALE_RANGE)
+    # rotate the reference bone frame onto the driving one, stretching along the bone
+    u, v = _unit(pose), rest / rest_len[:, None]
+    linear = np.einsum("kij,klj->kil", _rotations(u) * stretch[:, None, :], _rotations(v))
+    offset = starts - np.einsum("kij,kj->ki", linear, a_ref)
+    return np.concatenate([linear, offset[:, :, None]], axis=2)
 
 
 def bone_affine(
@@ -247,20 +275,8 @@ def bone_affine(
     scale: float,
     width: float = 1.0,
 ) -> np.ndarray:
-    """(2, 3) affine of limb or head bone `index` taking its photo segment (joints reference
-    (24, 2)) onto start-end (2,) each: rotation, stretch along the bone, `scale` x `width` across
-    it (the head turns rigidly, its scale clipped to HEAD_SCALE_RANGE)."""
-    bone = BONES[index]
-    a_ref, b_ref = reference[bone.start], reference[bone.end]
-    rest, pose = b_ref - a_ref, end - start
-    if index == HEAD:
-        stretch = np.clip(scale, *HEAD_SCALE_RANGE) * np.ones(2)
-    else:
-        along = np.linalg.norm(pose) / max(float(np.linalg.norm(rest)), 1e-6)
-        stretch = np.array([np.clip(along, *STRETCH_RANGE), scale * width])
-    # rotate the reference bone frame onto the driving one, stretching along the bone
-    linear = _rotation(_unit(pose)) @ np.diag(stretch) @ _rotation(_unit(rest)).T
-    return np.concatenate([linear, (start - linear @ a_ref)[:, None]], axis=1)
+    """(2, 3) affine of one limb or head bone (see `bone_affines`)."""
+    return bone_affines([index], reference, start[None], end[None], scale, [width])[0]
 
 
 def torso_affine(reference: np.ndarray, joints: np.ndarray) -> np.ndarray:
@@ -287,10 +303,9 @@ def bone_transforms(
     for t, joints in enumerate(driving):
         out[t, TORSO] = torso_affine(reference, joints)
         scale = affine_scale(out[t, TORSO])
-        for index, bone in enumerate(BONES[1:], start=1):
-            out[t, index] = bone_affine(
-                index, reference, joints[bone.start], joints[bone.end], scale, widths[index]
-            )
+        out[t, 1:] = bone_affines(
+            LIMBS, reference, joints[LIMB_STARTS], joints[LIMB_ENDS], scale, widths[1:]
+        )
     return out.astype(np.float32)
 
 

@@ -6,6 +6,8 @@ edge ("cut points") must never come into view: the output would show a stump or 
 1. the whole body shifts by the smallest vector that keeps the torso's and head's cut points out
    of view; where the photo is not cut, the body's outline (arms aside) is kept inside the frame
    instead (a full-body photo keeps its feet in; a cut side wins over an uncut one);
+   Where no shift can (a close-up cut on opposite sides), the whole pose is damped towards the
+   photo's until one can;
 2. the head and each limb whose bones carry cut points turn from their photo pose (rigid with
    the parent) towards the driving pose only as far as keeps those points out of view: a cut-off
    arm still swings, as far as the frame hides its cut.
@@ -20,6 +22,7 @@ import numpy as np
 from tasks.animate.cutout.bones import (
     BONES,
     HEAD,
+    NECK,
     TORSO,
     affine_scale,
     bone_affine,
@@ -94,23 +97,53 @@ class Framer:
         # hands flung past the frame edge are fine; the head, torso and feet stay in
         kept = ~np.isin(self.outline_bones, ARMS)
         self.outline, self.outline_bones = self.outline[kept], self.outline_bones[kept]
+        self.body_cut = np.isin(self.cut_bones, (TORSO, HEAD))
         self.pinned = [bone for bone in PINNABLE if np.isin(self.cut_bones, _subtree(bone)).any()]
 
     def __call__(self, joints: np.ndarray) -> np.ndarray:
         """(14, 2, 3) float32 bone transforms for one frame's retargeted joints (24, 2)."""
-        joints = np.array(joints, np.float64)
-        transforms = bone_transforms(self.reference, joints[None], self.widths)[0].astype(float)
-        body = np.isin(self.cut_bones, (TORSO, HEAD))
-        shift = self._shift(self._moved(transforms, self.cut_points[body], self.cut_bones[body]),
-                            self.cut_side[body], transforms)  # fmt: skip
+        joints = self._damp(np.array(joints, np.float64))
+        transforms = self._transforms(joints)
+        shift = self._body_shift(transforms)
         for bone in self.pinned:
             if self._turn(bone, joints, transforms, shift):
-                transforms = bone_transforms(self.reference, joints[None], self.widths)[0]
-                transforms = transforms.astype(float)
+                transforms = self._transforms(joints)
         everything = self._moved(transforms, self.cut_points, self.cut_bones)
         shift = self._shift(everything, self.cut_side, transforms)
         transforms[:, :, 2] += shift
         return transforms.astype(np.float32)
+
+    def _transforms(self, joints: np.ndarray) -> np.ndarray:
+        return bone_transforms(self.reference, joints[None], self.widths)[0].astype(np.float64)
+
+    def _body_shift(self, transforms: np.ndarray) -> np.ndarray:
+        """(2,) shift keeping the torso's and head's cut points out of view (see `_shift`)."""
+        body = self.body_cut
+        moved = self._moved(transforms, self.cut_points[body], self.cut_bones[body])
+        return self._shift(moved, self.cut_side[body], transforms)
+
+    def _damp(self, joints: np.ndarray) -> np.ndarray:
+        """joints (24, 2) moved back towards the photo's pose (hung at the same neck) until no
+        shift hides the torso's and head's cut points any better: a photo cut on opposite
+        sides (a close-up) can only sway a little."""
+        if not self.body_cut.any():
+            return joints
+        photo = self.reference + (joints[NECK] - self.reference[NECK])
+
+        def hidden(alpha: float) -> bool:
+            transforms = self._transforms(photo + alpha * (joints - photo))
+            moved = self._moved(transforms, self.cut_points[self.body_cut],
+                                self.cut_bones[self.body_cut])  # fmt: skip
+            shift = self._shift(moved, self.cut_side[self.body_cut], transforms)
+            return not self._in_view(moved + shift).any()
+
+        if hidden(1.0):
+            return joints
+        low, high = 0.0, 1.0
+        for _ in range(SEARCH_STEPS):
+            middle = (low + high) / 2
+            low, high = (middle, high) if hidden(middle) else (low, middle)
+        return photo + low * (joints - photo)
 
     @staticmethod
     def _moved(transforms: np.ndarray, points: np.ndarray, bones: np.ndarray) -> np.ndarray:
