@@ -43,6 +43,7 @@ from flows.dag import (
     make_plan,
     param_rules,
     validate_inputs,
+    verify_reads,
 )
 from flows.dance_video import GPU_STAGES, stage_task
 from params import resolve_params
@@ -156,6 +157,7 @@ def plan_manifest(
         try:
             params = resolve_params(rules, row.params_overrides(overrides))
             entries = make_plan(row.audio, row.image, params, store, explain=False)
+            verify_reads(entries, store)
             plan.error = _validate_once(entries, _CHECKED)
             plan.stages = [e.planned for e in entries]
             plan.cached = {e.planned.name: e.cached for e in entries}

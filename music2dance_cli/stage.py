@@ -19,7 +19,7 @@ from tasks.base import InputError
 def handler(args: argparse.Namespace) -> int:
     from artifacts.materialize import materialize
     from artifacts.store import Store
-    from flows.dag import make_plan, param_rules, stage_specs, validate_inputs
+    from flows.dag import make_plan, param_rules, stage_specs, validate_inputs, verify_reads
     from params import load_defaults, resolve_params
 
     defaults = load_defaults(Path(args.params)) if args.params else None
@@ -32,7 +32,10 @@ def handler(args: argparse.Namespace) -> int:
         needed.append(name)
         todo += [up for up in plan[name].planned.upstream if up not in needed]
     entries = [plan[name] for name in plan if name in needed]
+    verify_reads(entries, store)
     validate_inputs(entries)
+    if not all(entry.cached for entry in entries):
+        store.check_writable()
     for entry in entries:
         materialize(stage_specs()[entry.planned.name], entry.planned, str(store.root))
     target = plan[args.name].planned
