@@ -122,12 +122,12 @@ def measure(report: dict, sheet: Path, overrides: list[str]) -> dict[str, float 
     metrics = dict(evaluate_run(keys, params, store).attrs["metrics"])
     count = groups["animate"]["frames"].shape[0]
     indices = np.linspace(0, count - 1, min(SHEET_FRAMES, count)).astype(int)
-    frames, checks = body_checks(groups, indices)
+    photo, frames, checks = body_checks(groups, indices)
     reference = np.asarray(groups["align"]["reference"])
     fps = float(groups["animate"].attrs["fps"])
-    contact_sheet_figure(reference, frames, checks, indices.tolist(), fps, sheet.stem).savefig(
-        sheet
-    )
+    contact_sheet_figure(
+        reference, photo, frames, checks, indices.tolist(), fps, sheet.stem
+    ).savefig(sheet)
     return metrics | {"fps": animator_fps(groups["align"], overrides)}
 
 

@@ -127,9 +127,9 @@ def open_run(report_path: Path, default_store: str) -> tuple[dict[str, Any], dic
 
 
 # -- one clip ----------------------------------------------------------------------------------
-def body_checks(groups: Mapping[str, Any], indices: np.ndarray) -> tuple[list, list]:
-    """(frames, tasks.evaluate.body checks) of the animated frames at `indices`, each frame
-    resized to the aligned photo as the evaluate stage measures it."""
+def body_checks(groups: Mapping[str, Any], indices: np.ndarray) -> tuple[Any, list, list]:
+    """(the photo's PhotoBody, frames, tasks.evaluate.body checks) of the animated frames at
+    `indices`, each frame resized to the aligned photo as the evaluate stage measures it."""
     from tasks.evaluate.body import check_frame, read_photo
     from tasks.evaluate.segment import PersonSegmenter
     from tasks.evaluate.video import match_size
@@ -142,7 +142,7 @@ def body_checks(groups: Mapping[str, Any], indices: np.ndarray) -> tuple[list, l
             check_frame(f, segment.near(f, p > 0).mask, p, photo)
             for f, p in zip(sheet, (np.asarray(parts[i]) for i in indices), strict=True)
         ]
-    return sheet, checks
+    return photo, sheet, checks
 
 
 def write_plots(groups: Mapping[str, Any], folder: Path, title: str) -> list[Path]:
@@ -159,10 +159,11 @@ def write_plots(groups: Mapping[str, Any], folder: Path, title: str) -> list[Pat
     if "animate" in groups and "align" in groups:
         count = groups["animate"]["frames"].shape[0]
         idx = np.linspace(0, count - 1, min(SHEET_FRAMES, count)).astype(int)
-        sheet, checks = body_checks(groups, idx)
+        photo, sheet, checks = body_checks(groups, idx)
         reference = np.asarray(groups["align"]["reference"])
         paths.append(folder / "contact_sheet.png")
-        contact_sheet_figure(reference, sheet, checks, idx.tolist(), fps).savefig(paths[1])
+        figure = contact_sheet_figure(reference, photo, sheet, checks, idx.tolist(), fps)
+        figure.savefig(paths[1])
     return paths
 
 

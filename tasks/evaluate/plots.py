@@ -9,10 +9,13 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy.ndimage import gaussian_filter1d
 
-from tasks.evaluate.body import FrameCheck
+from tasks.evaluate.body import FrameCheck, PhotoBody
 from tasks.motion.metrics import motion_beats
 
 CYAN, RED, MAGENTA, YELLOW = (0, 255, 255), (255, 0, 0), (255, 0, 255), (255, 255, 0)
+PART_NAMES = (("head", (23, 24)), ("torso", (1, 2)), ("arms", (15, 16, 17, 18, 19, 20, 21, 22)),
+              ("hands", (3, 4)), ("thighs", (7, 8, 9, 10)), ("shins", (11, 12, 13, 14)),
+              ("feet", (5, 6)))  # fmt: skip
 
 
 def beats_figure(joints: np.ndarray, music_beats: np.ndarray, fps: float, title: str) -> Figure:
@@ -51,21 +54,36 @@ def overlay(frame: np.ndarray, check: FrameCheck) -> np.ndarray:
     return out
 
 
+def photo_panel(reference: np.ndarray, photo: PhotoBody) -> tuple[np.ndarray, str]:
+    """The reference (h, w, 3) uint8 with its person outlined in cyan and its forearm cores (the
+    hands that must leave with the arms) in magenta, and a caption naming the parts it shows."""
+    out = reference.copy()
+    out[photo.forearms] = (0.4 * out[photo.forearms] + 0.6 * np.asarray(MAGENTA)).astype(np.uint8)
+    contours, _ = cv2.findContours(
+        photo.person.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+    )
+    cv2.drawContours(out, contours, -1, CYAN, max(1, reference.shape[0] // 256))
+    shown = [name for name, parts in PART_NAMES if photo.shown[list(parts)].any()]
+    return out, "reference photo; shows " + ", ".join(shown)
+
+
 def contact_sheet_figure(
     reference: np.ndarray,
+    photo: PhotoBody,
     frames: Sequence[np.ndarray],
     checks: Sequence[FrameCheck],
     indices: Sequence[int],
     fps: float,
     title: str = "",
 ) -> Figure:
-    """The frames a person would check: the reference photo, then each (H, W, 3) uint8 frame
-    beside its overlay (see `overlay`), titled with its index, time and body measures."""
+    """The frames a person would check: the reference photo (see `photo_panel`), then each
+    (H, W, 3) uint8 frame beside its overlay (see `overlay`), titled with its index, time and
+    body measures."""
     columns = 4
     rows = 1 + -(-len(frames) // 2)
     h, w = reference.shape[:2]
     fig = Figure(figsize=(columns * 2.6, rows * 2.6 * h / w + 0.6), dpi=100)
-    panels = [(reference, "reference photo")]
+    panels = [photo_panel(reference, photo)]
     for frame, check, index in zip(frames, checks, indices, strict=True):
         measures = (
             f"cov {check.coverage:.2f} left {check.leftovers:.3f} "

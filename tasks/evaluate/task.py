@@ -134,7 +134,7 @@ def compute(ctx: StageContext) -> None:
 
 SPEC = StageSpec(
     name="evaluate",
-    version=2,
+    version=3,
     upstream=("audio", "motion", "align", "animate"),
     raw_inputs=(),
     params={
