@@ -65,6 +65,7 @@ NECK, HIPS, SHOULDERS = 12, (1, 2), (16, 17)
 TORSO_LAYOUT = (0, 1, 2, 3, 6, 9, 13, 14, 16, 17)  # joints placed by the torso's shape
 LIMB_ORDER = (15, 4, 5, 7, 8, 10, 11, 18, 19, 20, 21, 22, 23)  # each after its parent
 FULL_LENGTH_PERCENTILE = 90  # a bone's in-plane length: this percentile of its 2D lengths
+FOLDED_DEG = 65.0  # a photo limb this far from the dance's home direction keeps its pose
 RATIO_RANGE = (0.5, 2.0)  # photo / driving length ratios are clipped to this
 MIN_FACING = 0.5  # shoulders/hips at least this share of their width across the spine (60 deg)
 LEFT_ARM_JOINTS, RIGHT_ARM_JOINTS = (13, 16, 18, 20, 22), (14, 17, 19, 21, 23)
@@ -109,13 +110,17 @@ class Retarget:
 
     reference (24, 2): photo joints; ratios (24,): photo / driving in-plane length of the limb
     or head bone ending at each joint; home (k, 2): the clip's median torso layout; anchor (2,):
-    photo neck - the clip's median neck.
+    photo neck - the clip's median neck; turns (24,): radians each limb bone is turned from the
+    driving direction (0, or the photo's pose minus the clip's home where they differ by more
+    than FOLDED_DEG: folded legs of a seated photo keep their fold and move by the dance's
+    change instead of being unfolded into streaks).
     """
 
     reference: np.ndarray
     ratios: np.ndarray
     home: np.ndarray
     anchor: np.ndarray
+    turns: np.ndarray
 
 
 def fit_retarget(reference: np.ndarray, clip: np.ndarray) -> Retarget:
@@ -123,11 +128,18 @@ def fit_retarget(reference: np.ndarray, clip: np.ndarray) -> Retarget:
     parents = list(np.maximum(PARENTS, 0))
     photo = np.linalg.norm(reference - reference[parents], axis=-1)
     driving = _full_length(np.linalg.norm(clip - clip[:, parents], axis=-1))
+    home = _unit(np.median(_unit(clip - clip[:, parents]), axis=0))
+    rest = _unit(reference - reference[parents])
+    turns = np.arctan2(rest[:, 1], rest[:, 0]) - np.arctan2(home[:, 1], home[:, 0])
+    turns = (turns + np.pi) % (2 * np.pi) - np.pi
+    turns[np.abs(turns) < np.radians(FOLDED_DEG)] = 0.0
+    turns[[j for j in range(len(PARENTS)) if j not in LIMB_ORDER or j == 15]] = 0.0
     return Retarget(
         reference=np.asarray(reference, np.float64),
         ratios=np.clip(photo / np.maximum(driving, 1e-6), *RATIO_RANGE),
         home=np.median(_torso_layout(clip), axis=0),
         anchor=reference[NECK] - np.median(clip[:, NECK], axis=0),
+        turns=turns,
     )
 
 
@@ -148,9 +160,9 @@ def retarget(driving: np.ndarray, fit: Retarget) -> np.ndarray:
     out[:, NECK] = neck
     for joint in LIMB_ORDER:
         parent = PARENTS[joint]
-        out[:, joint] = (
-            out[:, parent] + (driving[:, joint] - driving[:, parent]) * fit.ratios[joint]
-        )
+        vector = (driving[:, joint] - driving[:, parent]) * fit.ratios[joint]
+        cos, sin = np.cos(fit.turns[joint]), np.sin(fit.turns[joint])
+        out[:, joint] = out[:, parent] + vector @ np.array([[cos, sin], [-sin, cos]])
     return out
 
 
