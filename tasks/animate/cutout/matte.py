@@ -103,7 +103,7 @@ def grabcut_seeds(
     if segmentation is not None:
         sure = cv2.erode((segmentation > SURE_SEGMENT).astype(np.uint8), disc(face_width // 8))
         sure[theirs] = 0
-        core |= sure & cv2.dilate(maybe, disc(face_width // 2)) if landmarks is not None else sure
+        core |= sure
         # a capsule over confident background (the gap of a hand on the hip) starts as such
         maybe &= (segmentation > NOT_PERSON).astype(np.uint8)
         maybe |= (segmentation > MAYBE_SEGMENT).astype(np.uint8)
