@@ -65,7 +65,8 @@ NECK, HIPS, SHOULDERS = 12, (1, 2), (16, 17)
 TORSO_LAYOUT = (0, 1, 2, 3, 6, 9, 13, 14, 16, 17)  # joints placed by the torso's shape
 LIMB_ORDER = (15, 4, 5, 7, 8, 10, 11, 18, 19, 20, 21, 22, 23)  # each after its parent
 FULL_LENGTH_PERCENTILE = 90  # a bone's in-plane length: this percentile of its 2D lengths
-FOLDED_DEG = 65.0  # a photo limb this far from the dance's home direction keeps its pose
+FOLDED_DEG = 65.0  # a photo leg this far from the dance's home direction keeps its pose
+LEG_JOINTS = (4, 5, 7, 8, 10, 11)  # knees, ankles, feet: the bones a seated photo folds
 RATIO_RANGE = (0.5, 2.0)  # photo / driving length ratios are clipped to this
 MIN_FACING = 0.5  # shoulders/hips at least this share of their width across the spine (60 deg)
 LEFT_ARM_JOINTS, RIGHT_ARM_JOINTS = (13, 16, 18, 20, 22), (14, 17, 19, 21, 23)
@@ -110,7 +111,7 @@ class Retarget:
 
     reference (24, 2): photo joints; ratios (24,): photo / driving in-plane length of the limb
     or head bone ending at each joint; home (k, 2): the clip's median torso layout; anchor (2,):
-    photo neck - the clip's median neck; turns (24,): radians each limb bone is turned from the
+    photo neck - the clip's median neck; turns (24,): radians each leg bone is turned from the
     driving direction (0, or the photo's pose minus the clip's home where they differ by more
     than FOLDED_DEG: folded legs of a seated photo keep their fold and move by the dance's
     change instead of being unfolded into streaks).
@@ -133,7 +134,7 @@ def fit_retarget(reference: np.ndarray, clip: np.ndarray) -> Retarget:
     turns = np.arctan2(rest[:, 1], rest[:, 0]) - np.arctan2(home[:, 1], home[:, 0])
     turns = (turns + np.pi) % (2 * np.pi) - np.pi
     turns[np.abs(turns) < np.radians(FOLDED_DEG)] = 0.0
-    turns[[j for j in range(len(PARENTS)) if j not in LIMB_ORDER or j == 15]] = 0.0
+    turns[[j for j in range(len(PARENTS)) if j not in LEG_JOINTS]] = 0.0
     return Retarget(
         reference=np.asarray(reference, np.float64),
         ratios=np.clip(photo / np.maximum(driving, 1e-6), *RATIO_RANGE),

@@ -6,8 +6,10 @@ from tasks.animate.cutout.bones import (
     NUM_BONES,
     bone_transforms,
     deform,
+    fit_retarget,
     label_points,
     part_to_bone,
+    retarget,
     skin_weights,
 )
 from tests.tasks.animate.cutout.driving import T_POSE_FACE as FACE
@@ -59,3 +61,15 @@ def test_raised_forearm_carries_its_pixels():
     weights[0, 3] = 1.0
     moved = deform(mid_forearm, weights, transforms)[0]
     assert np.allclose(moved, [160.0, 100.0], atol=0.5)  # rotated 90 degrees up about the elbow
+
+
+def test_retarget_keeps_the_photo_proportions_and_a_folded_leg():
+    photo = JOINTS.copy()
+    photo[[7, 10]] = photo[4] + (photo[[7, 10]] - photo[4]) @ np.array([[0, 1], [-1, 0]])
+    photo[[16, 18, 20, 22]] += (10.0, 0.0)  # a wider left shoulder: the arm hangs further out
+    clip = np.stack([JOINTS + (5.0 * t, 0.0) for t in range(5)])  # standing, drifting right
+    posed = retarget(clip, fit_retarget(photo, clip))
+    home = posed[2]  # the clip's median frame
+    assert np.allclose(home[[16, 18, 20]], photo[[16, 18, 20]], atol=1e-6)  # photo's arm
+    assert np.allclose(home[7] - home[4], photo[7] - photo[4], atol=1e-6)  # still folded
+    assert np.allclose(home[[5, 8]], photo[[5, 8]], atol=1e-6)  # the straight leg follows
