@@ -48,7 +48,7 @@ WINDOW, STRIDE = 150, 30  # 5 s windows every 1 s (EDGE evaluates 5 s clips)
 SEEDS = 3  # dances per song and model
 STEP_LIFT = 0.05  # m: an ankle this far above its lowest height is a step
 EDGE_GT_PFC = 1.5363  # EDGE paper, AIST++ test ground truth (reference/edge.md)
-SHEET_FRAMES, SHEET_SECONDS, SHEET_SIZE = 12, 10.0, 256
+SHEET_FRAMES, SHEET_COLUMNS, SHEET_SECONDS, SHEET_SIZE = 24, 8, 10.0, 256
 
 
 def emit(line: str) -> None:
@@ -113,7 +113,7 @@ def evaluate(name: str, dances: list[tuple[np.ndarray, np.ndarray | None]], refe
 
 
 def contact_sheet(poses: np.ndarray, trans: np.ndarray, path: Path, title: str) -> None:
-    """12 DensePose-coloured frames spread over the first 10 s, 2 rows x 6, fixed camera."""
+    """24 DensePose-coloured frames spread over the first 10 s, 3 rows x 8, fixed camera."""
     body = builtin_body()
     verts, _ = pose_body(body, poses, trans)
     size = SHEET_SIZE
@@ -129,9 +129,12 @@ def contact_sheet(poses: np.ndarray, trans: np.ndarray, path: Path, title: str) 
         rgb = colorize(part_maps(face_ids, body.face_parts))[0].copy()
         cv2.putText(rgb, f"{f / FPS:.1f}s", (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255,) * 3)
         tiles.append(rgb)
-    rows = [np.concatenate(tiles[i : i + 6], axis=1) for i in range(0, SHEET_FRAMES, 6)]
+    rows = [
+        np.concatenate(tiles[i : i + SHEET_COLUMNS], axis=1)
+        for i in range(0, SHEET_FRAMES, SHEET_COLUMNS)
+    ]
     sheet = np.concatenate(rows, axis=0)
-    cv2.putText(sheet, title, (6, size * 2 - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255,) * 3)
+    cv2.putText(sheet, title, (6, len(sheet) - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255,) * 3)
     path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
 

@@ -16,6 +16,7 @@ EXAMPLES = """examples:
   music2dance build-library 60_01.amc 60_02.amc --asf 60.asf --fps 60 --out salsa.npz --style salsa
   music2dance build-library aist/motions/ --out aist.npz --style breaking
   music2dance build-library more/ --out my_dances.npz --style waacking --append
+  music2dance build-library 60_*.amc 61_*.amc --fps 60 --partners 60:61 --out salsa.npz
   music2dance run --audio song.mp3 --image me.jpg --out dance.mp4 --set motion.library=my_dances.npz
 
 formats:
@@ -28,6 +29,11 @@ formats:
   .pkl  AIST++ motion (smpl_poses, smpl_trans, smpl_scaling at 60 fps) or an EDGE result / a
         `music2dance export --format pkl` (smpl_poses, smpl_trans at 30 fps), read without running
         code from the pickle; .npz with the same arrays works too.
+couple dances:
+  --partners A:B says that the files A_<take> and B_<take> among SRC are the two dancers of one
+  take, captured together (same frames, same space). Each dancer's clip then records when a hand
+  holds the partner (within 15 cm of the partner's hands or torso), and synthesis replaces a held
+  arm by the dancer's free arm mirrored, instead of a frozen reach for a partner who is not there.
 Clips are sorted by name in the file, so the same inputs always give the same bytes."""
 
 
@@ -49,14 +55,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--append", action="store_true", help="keep the clips in --out (a same name is replaced)"
     )
+    parser.add_argument(
+        "--partners",
+        action="append",
+        default=[],
+        metavar="A:B",
+        help="subjects A and B dance together: A_<take> and B_<take> are one couple's take",
+    )
     parser.set_defaults(func=handler)
 
 
 def handler(args: argparse.Namespace) -> int:
+    from tasks.base import InputError
     from tasks.motion.library.build import build_library
 
+    pairs = [tuple(p.split(":")) for p in args.partners]
+    if any(len(p) != 2 or not all(p) for p in pairs):
+        raise InputError(
+            f"--partners {' '.join(args.partners)}: write each pair as A:B, e.g. 60:61"
+        )
     clips = build_library(
-        args.src, args.out, args.style, args.asf, args.fps, args.prefix, args.append
+        args.src, args.out, args.style, args.asf, args.fps, args.prefix, args.append, pairs
     )
     minutes = sum(c.seconds for c in clips) / 60
     sys.stdout.write(f"wrote {args.out}: {len(clips)} clips, {minutes:.1f} min\n")

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from tasks.motion.skeleton import NUM_JOINTS, OFFSETS, UPRIGHT
+from tasks.motion.skeleton import NUM_JOINTS, OFFSETS, UPRIGHT, align_vectors
 
 SECTION_BEATS = 8
 DEFAULT_BPM = 120.0  # beat grid when the music has fewer than two beats
@@ -210,17 +210,6 @@ def _euler_rotations(angles: np.ndarray) -> np.ndarray:
     return rot.reshape(*angles.shape[:2], 3, 3)
 
 
-def _align(v: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """(T,3,3) minimal rotations taking directions v (T,3) onto u (T,3)."""
-    v = v / np.linalg.norm(v, axis=-1, keepdims=True)
-    u = u / np.linalg.norm(u, axis=-1, keepdims=True)
-    axis = np.cross(v, u)
-    sin = np.linalg.norm(axis, axis=-1, keepdims=True)
-    angle = np.arctan2(sin, np.sum(v * u, axis=-1, keepdims=True))
-    rotvec = np.where(sin > 1e-12, axis / np.maximum(sin, 1e-12) * angle, 0.0)
-    return Rotation.from_rotvec(rotvec).as_matrix()
-
-
 def two_bone_ik(
     pelvis_rot: np.ndarray, hip: np.ndarray, ankle: np.ndarray, thigh: np.ndarray, shin: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -240,7 +229,7 @@ def two_bone_ik(
     theta = phi + np.arccos(np.clip(k / radius, -1.0, np.cos(phi)))  # theta >= 0
     knee = Rotation.from_euler("x", theta[:, None]).as_matrix()
     reach = thigh + knee @ shin
-    return _align(reach, u), knee
+    return align_vectors(reach, u), knee
 
 
 def choreograph(

@@ -58,6 +58,24 @@ def rotation_matrices(poses: np.ndarray) -> np.ndarray:
     return flat.reshape(*poses.shape[:-1], 3, 3)
 
 
+def unit(v: np.ndarray) -> np.ndarray:
+    """Vectors (..., 3) scaled to length 1 (zero vectors stay zero)."""
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
+
+
+def align_vectors(v: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """(..., 3, 3) smallest rotations taking directions v onto u (both (..., 3))."""
+    v, u = unit(v), unit(u)
+    axis = np.cross(v, u)
+    sin = np.linalg.norm(axis, axis=-1, keepdims=True)
+    angle = np.arctan2(sin, np.sum(v * u, axis=-1, keepdims=True))
+    # antiparallel: turn about any axis perpendicular to v
+    other = np.cross(v, np.where(np.abs(v[..., :1]) < 0.9, [1.0, 0, 0], [0, 1.0, 0]))
+    axis = np.where(sin > 1e-9, axis / np.maximum(sin, 1e-12), unit(other))
+    flat = Rotation.from_rotvec((axis * angle).reshape(-1, 3)).as_matrix()
+    return flat.reshape(*v.shape[:-1], 3, 3)
+
+
 def forward_kinematics_matrices(
     local: np.ndarray, trans: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -2,7 +2,8 @@
 
 File layout (npz, no pickle): `names`, `styles` (N,) unicode; `starts` (N+1,) int64 frame offsets
 into the concatenated `quats` (F, 24, 4) int16 (unit quaternions x, y, z, w times 32767, w >= 0:
-0.004 deg resolution, half the bytes of float32 axis-angle) and `trans` (F, 3) float32; `fps`.
+0.004 deg resolution, half the bytes of float32 axis-angle) and `trans` (F, 3) float32; `fps`;
+optional `held` (F, 2) bool: the left / right hand holds a partner (couple dances, see holds.py).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class MotionClip:
     style: str  # "salsa" | "modern" | "charleston" | "chicken" | a user's label
     poses: np.ndarray  # (T, 24, 3) float32 axis-angle, the motion artifact's conventions
     trans: np.ndarray  # (T, 3) float32 metres, z up, lowest foot on the ground z = 0
+    held: np.ndarray | None = None  # (T, 2) bool: left / right hand holds a partner; None: never
 
     @property
     def seconds(self) -> float:
@@ -51,11 +53,18 @@ def _dequantize(quats: np.ndarray) -> np.ndarray:
     return flat.reshape(*quats.shape[:-1], 3).astype(np.float32)
 
 
+def _held(clip: MotionClip) -> np.ndarray:
+    if clip.held is None:
+        return np.zeros((len(clip.poses), 2), bool)
+    return np.asarray(clip.held, bool)
+
+
 def save_library(clips: Sequence[MotionClip], path: str | Path) -> None:
     """Write `clips` (sorted by name, so the file is deterministic) atomically to `path`."""
     if not clips:
         raise InputError("no clips to save: pass at least one motion file")
     clips = sorted(clips, key=lambda c: c.name)
+    holds = any(c.held is not None for c in clips)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp.npz")
@@ -68,6 +77,7 @@ def save_library(clips: Sequence[MotionClip], path: str | Path) -> None:
             quats=np.concatenate([_quantize(c.poses) for c in clips]),
             trans=np.concatenate([c.trans for c in clips]).astype(np.float32),
             fps=np.int64(LIBRARY_FPS),
+            **({"held": np.concatenate([_held(c) for c in clips])} if holds else {}),
         )
         os.replace(tmp, path)
     finally:
@@ -107,6 +117,8 @@ def _checked(data: dict[str, np.ndarray], path: Path) -> None:
         refuse("starts must run from 0 to F with one non-empty clip per name")
     if fps.shape != () or int(fps) != LIBRARY_FPS:
         refuse(f"fps must be {LIBRARY_FPS}")
+    if "held" in data and (data["held"].shape != (len(quats), 2) or data["held"].dtype != bool):
+        refuse("held must be (F, 2) bool, one row per quats frame")
 
 
 def load_library(path: str | Path | None = None) -> list[MotionClip]:
@@ -120,9 +132,11 @@ def load_library(path: str | Path | None = None) -> list[MotionClip]:
     except (ValueError, OSError) as err:
         raise InputError(f"{path}: not a readable npz motion library ({err}); {_REBUILD}") from None
     _checked(data, path)
-    poses, trans = _dequantize(data["quats"]), data["trans"]
+    poses, trans, held = _dequantize(data["quats"]), data["trans"], data.get("held")
     return [
-        MotionClip(str(name), str(style), poses[a:b], trans[a:b])
+        MotionClip(
+            str(name), str(style), poses[a:b], trans[a:b], None if held is None else held[a:b]
+        )
         for name, style, a, b in zip(
             data["names"], data["styles"], data["starts"][:-1], data["starts"][1:], strict=True
         )
@@ -149,4 +163,7 @@ def mirror_clip(clip: MotionClip) -> MotionClip:
     trans = (clip.trans - origin) @ world.T + origin
     name = clip.name[: -len(MIRROR_SUFFIX)] if clip.name.endswith(MIRROR_SUFFIX) else clip.name
     suffix = "" if clip.name.endswith(MIRROR_SUFFIX) else MIRROR_SUFFIX
-    return MotionClip(name + suffix, clip.style, poses.astype(np.float32), trans.astype(np.float32))
+    held = None if clip.held is None else clip.held[:, ::-1].copy()
+    return MotionClip(
+        name + suffix, clip.style, poses.astype(np.float32), trans.astype(np.float32), held
+    )

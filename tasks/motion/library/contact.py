@@ -11,24 +11,12 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from tasks.motion.skeleton import forward_kinematics_matrices
+from tasks.motion.skeleton import align_vectors, forward_kinematics_matrices, unit
 
 CONTACT_HEIGHT = 0.05  # m above the ankle's lowest height in the clip
 CONTACT_SPEED = 0.03  # m/frame (0.9 m/s at 30 fps): faster ground motion is a deliberate slide
 RAMP = 4  # frames over which a pin fades in before and out after its contact run
 _LEGS = ((1, 4, 7), (2, 5, 8))  # (hip, knee, ankle) left and right
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
-
-
-def _rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(n,3,3) minimal rotations turning directions a (n,3) onto b (n,3)."""
-    a, b = _unit(a), _unit(b)
-    axis = np.cross(a, b)
-    angle = np.arctan2(np.linalg.norm(axis, axis=-1), (a * b).sum(-1))
-    return Rotation.from_rotvec(_unit(axis) * angle[:, None]).as_matrix()
 
 
 def pin_targets(ankle: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -80,10 +68,10 @@ def plant_feet(local: np.ndarray, trans: np.ndarray) -> np.ndarray:
         normal = np.cross(k - h, a - k)
         straight = np.linalg.norm(normal, axis=-1) < 1e-6
         normal[straight] = world[f, knee][straight][:, :, 0]  # SMPL knees hinge about local x
-        bend = Rotation.from_rotvec(_unit(normal) * (inner - wanted)[:, None]).as_matrix()
+        bend = Rotation.from_rotvec(unit(normal) * (inner - wanted)[:, None]).as_matrix()
         moved = k + np.einsum("nij,nj->ni", bend, a - k)
         # 2. hip: swing the leg so the ankle lands on the goal
-        swing = _rotation_between(moved - h, goal - h)
+        swing = align_vectors(moved - h, goal - h)
         new_hip = swing @ world[f, hip]
         new_knee = swing @ bend @ world[f, knee]
         local[f, hip] = np.swapaxes(world[f, 0], -1, -2) @ new_hip

@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from tasks.base import InputError
-from tasks.motion.library.segments import FPS, Segments, cut_segments, rotate_z
+from tasks.motion.library.clips import LIBRARY_FPS, load_library, mirror_clip
+from tasks.motion.library.holds import free_arms
+from tasks.motion.library.segments import Segments, cut_segments, rotate_z
 
 NEIGHBOURS = 64  # transitions kept per segment end besides its natural successor
 MAX_COST = 0.12  # m, RMS joint position+velocity mismatch above which no edge is made
@@ -52,7 +54,7 @@ def boundary_features(segments: Segments, frames: np.ndarray) -> np.ndarray:
     prev, nxt = np.maximum(frames - 1, 0), np.minimum(frames + 1, len(joints) - 1)
     root = segments.trans[frames] * np.array([1.0, 1.0, 0.0])
     pos = rotate_z(joints[frames] - root[:, None], -segments.yaw[frames][:, None])
-    vel = (joints[nxt] - joints[prev]) / (nxt - prev)[:, None, None] * FPS
+    vel = (joints[nxt] - joints[prev]) / (nxt - prev)[:, None, None] * LIBRARY_FPS
     vel = rotate_z(vel, -segments.yaw[frames][:, None]) * _VELOCITY_TIME
     return np.concatenate([pos, vel], axis=1).reshape(len(frames), -1)
 
@@ -75,9 +77,8 @@ def _nearest(a: np.ndarray, b: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarr
 
 def build_graph(clips: Sequence, mirror: bool = True) -> MotionGraph:
     """Motion graph over `clips` (MotionClip-like) and, with `mirror`, their left/right mirrors."""
+    clips = [free_arms(clip) for clip in clips]
     if mirror:
-        from tasks.motion.library.clips import mirror_clip
-
         clips = [*clips, *(mirror_clip(clip) for clip in clips)]
     segments = cut_segments(clips)
     if len(segments) < 2:
@@ -114,8 +115,6 @@ def build_graph(clips: Sequence, mirror: bool = True) -> MotionGraph:
 
 @functools.lru_cache(maxsize=4)
 def _cached_graph(path: str | None, stamp: float) -> MotionGraph:
-    from tasks.motion.library.clips import load_library
-
     return build_graph(load_library(path))
 
 

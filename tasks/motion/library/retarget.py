@@ -31,8 +31,10 @@ from tasks.motion.skeleton import (
     OFFSETS,
     PARENTS,
     UPRIGHT,
+    align_vectors,
     forward_kinematics,
     rotation_matrices,
+    unit,
 )
 
 LEAVES = (10, 11, 15, 22, 23)  # SMPL joints with no child among the 24
@@ -116,27 +118,10 @@ def map_joints(source: SourceMotion) -> list[int | None]:
     return found
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
-
-
-def _align(v: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """(..., 3, 3) smallest rotations taking directions v onto u (both (..., 3))."""
-    v, u = _unit(v), _unit(u)
-    axis = np.cross(v, u)
-    sin = np.linalg.norm(axis, axis=-1, keepdims=True)
-    angle = np.arctan2(sin, np.sum(v * u, axis=-1, keepdims=True))
-    # antiparallel: turn about any axis perpendicular to v
-    other = np.cross(v, np.where(np.abs(v[..., :1]) < 0.9, [1.0, 0, 0], [0, 1.0, 0]))
-    axis = np.where(sin > 1e-9, axis / np.maximum(sin, 1e-12), _unit(other))
-    flat = Rotation.from_rotvec((axis * angle).reshape(-1, 3)).as_matrix()
-    return flat.reshape(*v.shape[:-1], 3, 3)
-
-
 def _frame(left: np.ndarray, right: np.ndarray, up: np.ndarray) -> np.ndarray:
     """(..., 3, 3) body frame, columns: to the left, up, forward."""
-    x = _unit(left - right)
-    y = _unit(up - np.sum(up * x, axis=-1, keepdims=True) * x)
+    x = unit(left - right)
+    y = unit(up - np.sum(up * x, axis=-1, keepdims=True) * x)
     return np.stack([x, y, np.cross(x, y)], axis=-1)
 
 
@@ -180,18 +165,24 @@ def retarget_world(source: SourceMotion) -> tuple[np.ndarray, np.ndarray, float]
         end = src[CHILD[j]]
         if end is None:  # an absent leaf: the source joint's first child marks the bone's end
             end = source.parents.index(s)
-        o = _align(facing @ OFFSETS[CHILD[j]], rest_src[end] - rest_src[s]) @ facing
+        o = align_vectors(facing @ OFFSETS[CHILD[j]], rest_src[end] - rest_src[s]) @ facing
         rest_align[j] = o
         guess = g_src[:, s] @ o
         observed = p_src[:, end] - p_src[:, s]
-        world[:, j] = _align(guess @ OFFSETS[CHILD[j]], observed) @ guess
+        world[:, j] = align_vectors(guess @ OFFSETS[CHILD[j]], observed) @ guess
 
     # 3. root position in metres of an SMPL-sized body
+    scale = metres_per_unit(source)
+    return world, p_src[:, src[0]] * scale, scale
+
+
+def metres_per_unit(source: SourceMotion) -> float:
+    """Scale from the source's units to metres of an SMPL-sized body (by leg length)."""
+    src, rest_src, rest_smpl = map_joints(source), source.rest_positions(), _smpl_rest()
     legs = [(1, 4, 7), (2, 5, 8)]
     smpl_leg = np.mean([_leg_length(rest_smpl, *leg) for leg in legs])
     src_leg = np.mean([_leg_length(rest_src, *(src[k] for k in leg)) for leg in legs])
-    scale = float(smpl_leg / src_leg)
-    return world, p_src[:, src[0]] * scale, scale
+    return float(smpl_leg / src_leg)
 
 
 def local_rotations(world: np.ndarray) -> np.ndarray:
@@ -257,8 +248,8 @@ def bone_direction_errors(source: SourceMotion) -> dict[str, np.ndarray]:
     for j, c in CHILD.items():
         if j == 0 or src[c] is None:
             continue
-        ours = _unit(joints[:, c] - joints[:, j])
-        theirs = _unit(p_src[:, src[c]] - p_src[:, src[j]])
+        ours = unit(joints[:, c] - joints[:, j])
+        theirs = unit(p_src[:, src[c]] - p_src[:, src[j]])
         cos = np.clip(np.sum(ours * theirs, axis=-1), -1.0, 1.0)
         errors[JOINT_NAMES[j]] = np.degrees(np.arccos(cos))
     return errors

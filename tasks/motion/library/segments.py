@@ -1,5 +1,9 @@
 """Library clips cut at kinematic beats into annotated segments, the motion graph's nodes.
 
+Segments in which a dancer holds a partner with both hands are left out (a solo dancer cannot
+show that partner); `held` counts the frames in which one arm was freed (holds.py) and `still`
+those in which both arms stay still (a held pose: fine in ballet, frozen-looking when it lasts).
+
 A segment runs from one kinematic beat (a local minimum of the mean joint speed, Kim et al. 2003)
 to the next, so synthesis can put every segment boundary on a music beat. All clips (and their
 left/right mirrors) are concatenated into one frame table; a segment is a span of it.
@@ -13,10 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from tasks.motion.library.clips import LIBRARY_FPS
+from tasks.motion.library.holds import still_arms
 from tasks.motion.metrics import motion_beats
 from tasks.motion.skeleton import forward_kinematics
 
-FPS = 30  # library clips are always 30 fps
 MIN_FRAMES, MAX_FRAMES = 6, 60  # kinematic beat intervals kept as segments (0.2 .. 2 s)
 MIN_ENERGY = 0.15  # m/s mean joint speed: slower segments are standing about, not dancing
 STEP_LIFT = 0.05  # m: an ankle this far above its clip's lowest height means the segment steps
@@ -39,6 +44,8 @@ class Segments:
     style: np.ndarray  # (N,) index into `styles`
     energy: np.ndarray  # (N,) mean joint speed, m/s
     steps: np.ndarray  # (N,) bool: an ankle lifts >= STEP_LIFT inside the segment
+    held: np.ndarray  # (N,) share of frames in which one hand held a partner (arm freed)
+    still: np.ndarray  # (N,) share of frames in which both arms stay still (holds.still_arms)
     turn: np.ndarray  # (N, 3) yaw relative to the start: min, max, at the end (radians)
     shift: np.ndarray  # (N, 2) root ground displacement start -> end, start-facing frame
     styles: tuple[str, ...]
@@ -76,7 +83,7 @@ def _clip_intervals(joints: np.ndarray, offset: int) -> tuple[np.ndarray, np.nda
 def cut_segments(clips: Sequence) -> Segments:
     """Segments of `clips` (MotionClip-like: name, style, poses (T,24,3), trans (T,3) at 30 fps)."""
     styles = tuple(sorted({clip.style for clip in clips}))
-    quats, trans, joints, yaw, lifted = [], [], [], [], []
+    quats, trans, joints, yaw, lifted, held, still = [], [], [], [], [], [], []
     starts, ends, style = [], [], []
     offset = 0
     for clip in clips:
@@ -89,6 +96,8 @@ def cut_segments(clips: Sequence) -> Segments:
         yaw.append(np.unwrap(root_yaw(Rotation.from_rotvec(poses[:, 0]))))
         ankles = clip_joints[:, _ANKLES, 2]
         lifted.append((ankles - ankles.min(axis=0) >= STEP_LIFT).any(axis=1))
+        held.append(np.zeros((len(poses), 2), bool) if clip.held is None else clip.held)
+        still.append(still_arms(poses, np.asarray(clip.trans, np.float64), LIBRARY_FPS).all(1))
         s, e = _clip_intervals(clip_joints, offset)
         starts.append(s)
         ends.append(e)
@@ -97,10 +106,14 @@ def cut_segments(clips: Sequence) -> Segments:
     start, end = np.concatenate(starts), np.concatenate(ends)
     all_trans, all_yaw = np.concatenate(trans), np.concatenate(yaw)
     all_joints = np.concatenate(joints)
-    speed = np.linalg.norm(np.diff(all_joints, axis=0), axis=-1).mean(axis=1) * FPS
+    speed = np.linalg.norm(np.diff(all_joints, axis=0), axis=-1).mean(axis=1) * LIBRARY_FPS
     cumulative = np.concatenate([[0.0], np.cumsum(speed)])
     energy = (cumulative[end] - cumulative[start]) / (end - start)
-    dancing = energy >= MIN_ENERGY
+    holds = np.concatenate(held)
+    one_hand = np.concatenate([[0], np.cumsum(holds.any(axis=1))])
+    both_hands = np.concatenate([[0], np.cumsum(holds.all(axis=1))])
+    free = both_hands[end + 1] == both_hands[start]
+    dancing = (energy >= MIN_ENERGY) & free
     start, end, energy = start[dancing], end[dancing], energy[dancing]
     style = np.concatenate(style)[dancing]
     successor = np.full(len(start), -1)
@@ -108,6 +121,9 @@ def cut_segments(clips: Sequence) -> Segments:
     successor[follows] = follows + 1
     lift = np.concatenate([[0], np.cumsum(np.concatenate(lifted))])
     steps = lift[end + 1] - lift[start] > 0
+    share_held = (one_hand[end + 1] - one_hand[start]) / (end + 1 - start)
+    both_still = np.concatenate([[0], np.cumsum(np.concatenate(still))])
+    share_still = (both_still[end + 1] - both_still[start]) / (end + 1 - start)
     turn = np.array(
         [
             [rel.min(), rel.max(), rel[-1]]
@@ -126,6 +142,8 @@ def cut_segments(clips: Sequence) -> Segments:
         style=style,
         energy=energy,
         steps=steps,
+        held=share_held,
+        still=share_still,
         turn=turn,
         shift=shift,
         styles=styles,

@@ -5,7 +5,8 @@ Recipe (after Kim et al. 2003 and ChoreoMaster, Chen et al. 2021):
    so its kinematic beats land on music (half) beats, time-warped by at most +-`MAX_WARP`.
 2. Path: from segment to segment along graph edges, greedily by cost: transition mismatch, warp,
    motion energy against the music's loudness (smoothed over sections), style changes, stepping
-   on loud passages, drift and turn away from the front, recent reuse, plus seeded noise.
+   on loud passages, arms freed from a partner hold (symmetric, so kept rare) or both held
+   still, drift and turn away from the front, recent reuse, plus seeded noise.
    A segment that would turn the dancer past `max_turn_deg` starts turned back (by at most
    `RECENTRE`, faded in like a jump) or is excluded.
 3. Frames: each segment is resampled onto its pulses (quaternion nlerp), turned about z and
@@ -25,9 +26,10 @@ from scipy.spatial.transform import Rotation
 
 from tasks.base import InputError
 from tasks.motion.choreographer import beat_grid, smoothstep
+from tasks.motion.library.clips import LIBRARY_FPS
 from tasks.motion.library.contact import plant_feet
 from tasks.motion.library.graph import MotionGraph
-from tasks.motion.library.segments import FPS, root_yaw, rotate_z
+from tasks.motion.library.segments import root_yaw, rotate_z
 
 MAX_WARP = 0.2  # a segment plays at most 20% faster or slower than captured
 PULSES_PER_SEGMENT = (1, 2, 3, 4, 6, 8)  # half beats a segment may span
@@ -50,8 +52,11 @@ _W_TURN = 0.6
 _W_RECENTRE = 0.5
 _W_DRIFT = 1.0
 _W_RECENT = 4.0
+_W_HELD = 1.0  # per share of frames whose arm was freed from a partner hold (mirrored arms)
+_W_STILL = 1.0  # per share of frames in which both arms stay still
 _W_OFFBEAT = 0.3  # a segment ending on a half beat rather than a beat
 _NOISE = 0.4
+_OPENING_NOISE = 2.0  # the first segment: the seed picks among many good openings
 
 
 @dataclass(frozen=True)
@@ -135,6 +140,7 @@ def _plan(
         wanted = ENERGY_RANKS[0] + (ENERGY_RANKS[1] - ENERGY_RANKS[0]) * min(level[pulse], 1.0)
         cost = cost + _W_ENERGY * np.abs(energy_rank[cands] - wanted)
         cost = cost + _W_STEPS * min(level[pulse], 1.0) * ~seg.steps[cands]
+        cost = cost + _W_HELD * seg.held[cands] + _W_STILL * seg.still[cands]
         jump = cands != (seg.successor[current] if current >= 0 else -1)
         placed = _placed_heading(heading, seg.turn[cands], framing.max_turn, jump)
         facing = np.where(np.isnan(placed), heading, placed)  # NaN: only allowed when relaxed
@@ -142,7 +148,7 @@ def _plan(
         cost = cost + _W_RECENTRE * np.abs(facing - heading) / RECENTRE
         after = position + rotate_z(seg.shift[cands], facing)
         cost = cost + _W_DRIFT * (np.linalg.norm(after, axis=1) / framing.stay_radius) ** 2
-        cost = cost + _NOISE * rng.random(len(cands))
+        cost = cost + (_NOISE if current >= 0 else _OPENING_NOISE) * rng.random(len(cands))
         warp = (pulses[pulse + spans][None] - pulses[pulse]) / duration[cands][:, None]
         offbeat = _W_OFFBEAT * ((pulse + spans) % 2 == 1)  # even pulses are the beats
         total = cost[:, None] + _W_WARP * np.abs(np.log(warp)) + offbeat[None]
@@ -162,7 +168,7 @@ def _plan(
         if not np.isfinite(total).any():
             raise InputError(
                 f"the motion library has no segment that fits a beat period of "
-                f"{(pulses[pulse + 2] - pulses[pulse]) / FPS:.2f} s; use a bigger library"
+                f"{(pulses[pulse + 2] - pulses[pulse]) / LIBRARY_FPS:.2f} s; use a bigger library"
             )
         i, j = np.unravel_index(np.argmin(total), total.shape)
         c, s = int(cands[i]), int(spans[j])
@@ -249,8 +255,10 @@ def synthesize(
     `onset` (T,) onset strength in [0, 1], `beats` beat times in seconds, `energy` scales the
     motion energy the music asks for (0 calmest segments, 1 as loud as the music, 2 wilder).
     """
-    if fps != FPS:
-        raise InputError(f"the library model dances at {FPS} fps, the audio artifact has {fps}")
+    if fps != LIBRARY_FPS:
+        raise InputError(
+            f"the library model dances at {LIBRARY_FPS} fps, the audio artifact has {fps}"
+        )
     pulses, level = pulse_grid(onset, beats, tempo, num_frames, fps)
     first = int(np.searchsorted(pulses, 0.0, side="right") - 1)
     rng = np.random.default_rng(seed)
