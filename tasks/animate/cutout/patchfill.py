@@ -17,7 +17,8 @@ from numba import njit
 PATCH_RADIUS = 3  # 7x7 patches
 COARSEST_SIDE = 48  # px: the pyramid stops once the long side is this small
 COARSE_ITERATIONS = 6  # search + vote rounds per coarse level (cheap there)
-FINE_ITERATIONS = 2  # rounds at the two finest levels, where a round costs the most
+FINE_ITERATIONS = 1  # rounds at the finest level, where a round costs the most (it starts
+# from the next level's matches, already refined)
 SOURCE_BAND = 0.15  # patches are copied from this far around the hole, fraction of the long side
 SHARP_LAST_VOTE = True  # the last vote copies the best patch's pixel: averaging blurs grain
 
@@ -198,8 +199,7 @@ def patch_fill(image: np.ndarray, hole: np.ndarray, seed: int = 0) -> np.ndarray
         nnf[covered == 0] = -1
         cost = np.zeros(shape, dtype=np.float64)
         _costs(work, targets, nnf, cost, radius)
-        fine = depth >= len(levels) - 2
-        rounds = FINE_ITERATIONS if fine else COARSE_ITERATIONS
+        rounds = FINE_ITERATIONS if depth == len(levels) - 1 else COARSE_ITERATIONS
         for round_ in range(rounds):
             _search(work, valid, targets, nnf, cost, radius, round_ % 2 == 1, seed + round_)
             sigma2 = max(float(np.percentile(cost[covered > 0], 75)), 1e-3)
