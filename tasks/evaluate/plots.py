@@ -64,7 +64,7 @@ def photo_panel(reference: np.ndarray, photo: PhotoBody) -> tuple[np.ndarray, st
     )
     cv2.drawContours(out, contours, -1, CYAN, max(1, reference.shape[0] // 256))
     shown = [name for name, parts in PART_NAMES if photo.shown[list(parts)].any()]
-    return out, "reference photo; shows " + ", ".join(shown)
+    return out, "photo shows " + ", ".join(shown)
 
 
 def contact_sheet_figure(
