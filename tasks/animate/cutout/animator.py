@@ -44,6 +44,7 @@ MIN_FACE_PX = 12  # a face box smaller than this cannot carry identity
 DOMAIN = 0.05  # mask value above which a pixel may be drawn (its soft edge included)
 LAYER_GAP = 2  # transparent rows between the two stacked cutouts
 ARMS = (2, 3, 4, 5, 6, 7)  # bones whose pixels may hide torso the arm uncovers when it moves
+UNDERLAY_SHRINK = 0.75  # the torso under an arm: inside the shoulder-hip quad shrunk this much
 
 
 @njit(cache=True)
@@ -142,10 +143,12 @@ class CutoutAnimator:
         # 3. bone label per person pixel, -1 elsewhere
         rows, cols = np.nonzero(self.body.mask > DOMAIN)
         points = np.stack([cols, rows], axis=1).astype(np.float32)
-        point_labels = label_points(points, self.body.joints, face_box)
+        point_labels = label_points(points, self.body.joints, face_box, reference)
         self.labels = np.full((height, width), -1, dtype=np.int8)
         self.labels[rows, cols] = point_labels
         quad = self.body.joints[[16, 17, 2, 1]]  # shoulders, hips
+        # shrunk: an arm hanging beside the body overlaps the joints' quad, but covers no torso
+        quad = quad.mean(axis=0) + UNDERLAY_SHRINK * (quad - quad.mean(axis=0))
         fill, underlay = torso_underlay(reference, self.labels, quad, ARMS)
         self.owners = owner_bits(self.labels, fill)
         # 4. bone thickness fitted to the driving body, and the mesh

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from tasks.motion.skeleton import PARENTS
@@ -71,6 +72,9 @@ RATIO_RANGE = (0.5, 2.0)  # photo / driving length ratios are clipped to this
 MIN_FACING = 0.5  # shoulders/hips at least this share of their width across the spine (60 deg)
 LEFT_ARM_JOINTS, RIGHT_ARM_JOINTS = (13, 16, 18, 20, 22), (14, 17, 19, 21, 23)
 LEFT_LEG_JOINTS, RIGHT_LEG_JOINTS = (1, 4, 7, 10), (2, 5, 8, 11)
+AMBIGUOUS = 1.4  # a point whose second-nearest bone is this close is labelled by colour
+COLOUR_SIGMA = 0.03  # of the person's height: the neighbourhood whose colours decide
+COLOUR_MARGIN = 20.0  # Lab units by which another bone's colours must be nearer to win
 TORSO_BELOW_HIPS = 2.0  # the torso's reach below the hip line, as a divisor of its radius
 HEAD_SCALE_RANGE = (0.8, 1.25)  # the head follows the body's scale only this far
 STRETCH_RANGE = (0.35, 2.5)  # a limb's length ratio driving / reference is clipped to this
@@ -174,12 +178,69 @@ def _segment_distance(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.nd
     return np.linalg.norm(points - (a + t[:, None] * ab), axis=1)
 
 
-def label_points(points: np.ndarray, joints: np.ndarray, face_box: tuple) -> np.ndarray:
+def label_points(
+    points: np.ndarray, joints: np.ndarray, face_box: tuple, image: np.ndarray | None = None
+) -> np.ndarray:
     """Bone index (N,) int8 for points (N, 2) x,y: the bone nearest in units of its thickness.
 
     joints (24, 2) is the reference skeleton; face_box (top, right, bottom, left) pins the face
     to the head bone. The head segment runs from the neck past the head joint to the crown.
+    With the photo image (h, w, 3) uint8, a point about as near to several bones takes the one
+    whose surely-labelled pixels around it look most like it (`_by_colour`).
     """
+    scores = _bone_scores(points, joints)
+    labels = scores.argmin(axis=1).astype(np.int8)
+    if image is not None:
+        labels = _by_colour(image, points, scores, labels)
+    top, right, bottom, left = face_box
+    in_face = (
+        (points[:, 0] >= left) & (points[:, 0] <= right) & (points[:, 1] >= top)
+        & (points[:, 1] <= bottom)
+    )  # fmt: skip
+    labels[in_face] = HEAD
+    return labels
+
+
+def _by_colour(
+    image: np.ndarray, points: np.ndarray, scores: np.ndarray, labels: np.ndarray
+) -> np.ndarray:
+    """labels (N,) of points (N, 2) with ambiguous points (another bone's score within
+    AMBIGUOUS x the best) moved to the candidate bone whose sure pixels nearby (Gaussian-weighted
+    mean colour, sigma COLOUR_SIGMA x the point spread) are nearest in Lab: a forearm lying on
+    the jeans keeps its skin, the jeans stay with the leg."""
+    best = scores.min(axis=1, keepdims=True)
+    candidates = scores <= AMBIGUOUS * best
+    ambiguous = candidates.sum(axis=1) > 1
+    if not ambiguous.any():
+        return labels
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
+    cols, rows = points[:, 0].astype(int), points[:, 1].astype(int)
+    sigma = COLOUR_SIGMA * max(float(np.ptp(points[:, 1])), 1.0)
+    distance = np.full((len(points), NUM_BONES), np.inf, dtype=np.float32)
+    for bone in np.unique(np.nonzero(candidates[ambiguous])[1]):
+        sure = np.zeros(image.shape[:2], np.float32)
+        keep = (labels == bone) & ~ambiguous
+        sure[rows[keep], cols[keep]] = 1.0
+        weight = cv2.GaussianBlur(sure, (0, 0), sigma)
+        mean = (
+            cv2.GaussianBlur(lab * sure[..., None], (0, 0), sigma)
+            / np.maximum(weight, 1e-6)[..., None]
+        )
+        pick = ambiguous & candidates[:, bone] & (weight[rows, cols] > 1e-3)
+        distance[pick, bone] = np.linalg.norm(
+            lab[rows[pick], cols[pick]] - mean[rows[pick], cols[pick]], axis=1
+        )
+    own = distance[np.arange(len(points)), labels]
+    # switch only where the colours clearly say so (two legs in the same jeans stay geometric)
+    gain = np.where(np.isfinite(own), own - np.where(np.isfinite(own), distance.min(axis=1), 0), 0)
+    switch = ambiguous & (gain > COLOUR_MARGIN)
+    out = labels.copy()
+    out[switch] = distance[switch].argmin(axis=1)
+    return out
+
+
+def _bone_scores(points: np.ndarray, joints: np.ndarray) -> np.ndarray:
+    """(N, 14) distance of points (N, 2) from each bone of joints (24, 2), in its thickness."""
     unit = shoulder_width(joints)
     scores = np.empty((len(points), NUM_BONES), dtype=np.float32)
     for index, bone in enumerate(BONES):
@@ -196,14 +257,7 @@ def label_points(points: np.ndarray, joints: np.ndarray, face_box: tuple) -> np.
     down = _unit(hip_mid - joints[NECK])
     below = (points - hip_mid) @ down > 0
     scores[below, TORSO] *= TORSO_BELOW_HIPS
-    labels = scores.argmin(axis=1).astype(np.int8)
-    top, right, bottom, left = face_box
-    in_face = (
-        (points[:, 0] >= left) & (points[:, 0] <= right) & (points[:, 1] >= top)
-        & (points[:, 1] <= bottom)
-    )  # fmt: skip
-    labels[in_face] = HEAD
-    return labels
+    return scores
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

@@ -93,8 +93,8 @@ def dance(base: np.ndarray, frames: int = 6, bend: float = 1.0) -> np.ndarray:
         _rotate(joints, RIGHT_ARM, 17, 150 * phase)
         _rotate(joints, (20, 22), 18, -60 * bend * phase)
         _rotate(joints, (21, 23), 19, 60 * bend * phase)
-        _rotate(joints, (7, 10), 4, 70 * bend * phase)
-        _rotate(joints, (8, 11), 5, -70 * bend * phase)
+        _rotate(joints, (7, 10), 4, -70 * bend * phase)  # shins kick outwards, never crossing
+        _rotate(joints, (8, 11), 5, 70 * bend * phase)
         joints[:, 1] -= 12 * np.sin(np.pi * phase)  # a hop
         out.append(joints)
     return np.stack(out)
