@@ -101,8 +101,9 @@ def test_corrupt_chunk_is_flagged_and_recomputed(first, inputs, store, tmp_path,
     chunk.write_bytes(chunk.read_bytes()[:-7])
     capsys.readouterr()
     assert main(["--store", str(store), "cache", "verify"]) == 1
-    assert "truncated" in capsys.readouterr().out
-    assert not s.has("render", key)
+    out = capsys.readouterr().out
+    assert "truncated" in out and f"upstream render {key[:12]} is damaged" in out
+    assert not s.has("render", key)  # nor what was built from it:
     report = run(inputs, store, tmp_path / "y.mp4")
-    assert ran(report) == ["render"]
+    assert ran(report) == ["render", "densepose", "align", "animate"]
     assert main(["--store", str(store), "cache", "verify"]) == 0
