@@ -89,7 +89,8 @@ def make_plan(
 
 
 def weight_fingerprints(stage: str, spec: StageSpec, params: Mapping[str, Any]) -> dict[str, str]:
-    """`stage.key` -> fingerprint for every path param that is set; a missing path is an error."""
+    """`stage.key` -> fingerprint for every path param that is set (null: the content digest of
+    the file it stands for, if any); a missing path is an error."""
     out = {}
     for key, rule in spec.params.items():
         if rule.path and params[key] is not None:
@@ -97,6 +98,8 @@ def weight_fingerprints(stage: str, spec: StageSpec, params: Mapping[str, Any]) 
             if not path.exists():
                 raise InputError(f"{stage}.{key}: {path} not found (check the path)")
             out[f"{stage}.{key}"] = path_fingerprint(path)
+        elif rule.path and rule.bundled is not None:
+            out[f"{stage}.{key}"] = file_sha256(rule.bundled)
     return out
 
 
@@ -126,7 +129,11 @@ def explain_miss(store: Store, ingredients: Mapping[str, Any]) -> list[str]:
     ]
     best: list[str] | None = None
     for _, key, _ in candidates:
-        diffs = _differences(store.lineage(stage, key), ingredients)
+        try:
+            lineage = store.lineage(stage, key)
+        except (OSError, ValueError, KeyError):  # a damaged copy: `cache verify` will evict it
+            continue
+        diffs = _differences(lineage, ingredients)
         if best is None or len(diffs) < len(best):
             best = diffs
     if best is None:

@@ -206,7 +206,10 @@ def cmd_cache(args: argparse.Namespace) -> int:
     store = Store(args.store)
     if args.action == "ls":
         for stage, key, path in store.records(args.stage):
-            lineage = store.lineage(stage, key)
+            try:
+                lineage = store.lineage(stage, key)
+            except (OSError, ValueError, KeyError):  # damaged: listed, `cache verify` evicts it
+                lineage = {"created": "unreadable lineage"}
             mib = store.size_bytes(path) / 2**20
             _write(f"{stage:<10} {key[:12]}  {mib:8.2f} MiB  {lineage.get('created', '?')}")
     elif args.action == "verify":
