@@ -199,20 +199,21 @@ class Store:
         manifest = {str(p.relative_to(tmp)): [p.stat().st_size, _sha256(p)] for p in _files(tmp)}
         (tmp / MANIFEST).write_text(json.dumps({"stage": stage, "key": key, "files": manifest}))
         final = self.path(stage, key)
-        try:
-            os.rename(tmp, final)
-        except OSError:
-            if _read_manifest(final) is None and final.is_dir():
-                log.warning("%s/%s was incomplete (no valid MANIFEST): replaced", stage, key[:12])
-                self._discard(final)
+        for attempt in range(2):
+            try:
                 os.rename(tmp, final)
                 return True
-            if not self.has(stage, key):
-                raise
-            shutil.rmtree(tmp, ignore_errors=True)
-            log.info("%s/%s was published by a concurrent run; kept that copy", stage, key[:12])
-            return False
-        return True
+            except OSError:
+                if attempt == 0 and final.is_dir() and _read_manifest(final) is None:
+                    log.warning("%s/%s had no valid MANIFEST: replaced", stage, key[:12])
+                    self._discard(final)
+                    continue
+                if not self.has(stage, key):
+                    raise
+                break
+        shutil.rmtree(tmp, ignore_errors=True)
+        log.info("%s/%s was published by a concurrent run; kept that copy", stage, key[:12])
+        return False
 
     def evict(self, stage: str, key: str) -> None:
         """Remove an artifact atomically (rename to trash first) so it recomputes next run."""
@@ -223,7 +224,10 @@ class Store:
         trash.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             os.rename(src, trash)
-        shutil.rmtree(trash, ignore_errors=True)
+        if trash.is_dir():
+            shutil.rmtree(trash, ignore_errors=True)
+        else:  # a stray file where an artifact folder belongs
+            trash.unlink(missing_ok=True)
 
     # -- maintenance ---------------------------------------------------------------------------
     def verify_one(self, stage: str, key: str, only: Collection[str] = ()) -> str | None:
