@@ -129,7 +129,7 @@ def run_pipeline(audio: str, image: str, overrides: list[str], store_root: str) 
     params = resolve_params(param_rules(), overrides)
     plan = make_plan(audio, image, params, store)
     if all(entry.cached for entry in plan):
-        verify_reads(plan, store)  # the output only: the upstreams of a cached stage are not read
+        verify_reads(plan, store)  # the output file; if damaged, animate (and more) must run
     if all(entry.cached for entry in plan):
         from flows.dag import report
 
@@ -330,6 +330,9 @@ def main(argv: list[str] | None = None) -> int:
         code, line = describe(err)
         sys.stderr.write(f"error: {line}\n")
         return code
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted (finished stages stay cached; run again to resume)\n")
+        return 130
 
 
 if __name__ == "__main__":
