@@ -98,8 +98,8 @@ def free_held_arms(poses: np.ndarray, held: np.ndarray, fps: float) -> np.ndarra
     """Poses (T, 24, 3) where an arm held alone takes the other arm's local rotations mirrored,
     slerped in and out over BLEND_S.
 
-    Frames where both hands are held keep their capture (nothing free to mirror); the motion graph
-    leaves them out."""
+    Frames where both hands are held keep their capture (nothing free to mirror); synthesis
+    avoids them."""
     out = poses.copy()
     flip = np.array([1.0, -1.0, -1.0])  # a left/right mirror of a local rotation (mirror_clip)
     for side in (0, 1):

