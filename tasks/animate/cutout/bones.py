@@ -72,8 +72,9 @@ RATIO_RANGE = (0.5, 2.0)  # photo / driving length ratios are clipped to this
 MIN_FACING = 0.5  # shoulders/hips at least this share of their width across the spine (60 deg)
 LEFT_ARM_JOINTS, RIGHT_ARM_JOINTS = (13, 16, 18, 20, 22), (14, 17, 19, 21, 23)
 LEFT_LEG_JOINTS, RIGHT_LEG_JOINTS = (1, 4, 7, 10), (2, 5, 8, 11)
-AMBIGUOUS = 1.4  # a point whose second-nearest bone is this close is labelled by colour
+AMBIGUOUS = 2.0  # a point whose second-nearest bone is this close is labelled by colour
 COLOUR_SIGMA = 0.03  # of the person's height: the neighbourhood whose colours decide
+MIN_PATCH_FRACTION = 0.002  # of the person's pixels: smaller patches keep their nearest bone
 COLOUR_MARGIN = 20.0  # Lab units by which another bone's colours must be nearer to win
 TORSO_BELOW_HIPS = 2.0  # the torso's reach below the hip line, as a divisor of its radius
 HEAD_SCALE_RANGE = (0.8, 1.25)  # the head follows the body's scale only this far
@@ -234,6 +235,12 @@ def _by_colour(
     # switch only where the colours clearly say so (two legs in the same jeans stay geometric)
     gain = np.where(np.isfinite(own), own - np.where(np.isfinite(own), distance.min(axis=1), 0), 0)
     switch = ambiguous & (gain > COLOUR_MARGIN)
+    # isolated switches are noise (a highlight, a seam): only solid patches change bone
+    plane = np.zeros(image.shape[:2], np.uint8)
+    plane[rows[switch], cols[switch]] = 1
+    count, patches, stats, _ = cv2.connectedComponentsWithStats(plane, connectivity=4)
+    solid = stats[:, cv2.CC_STAT_AREA] >= MIN_PATCH_FRACTION * len(points)
+    switch &= solid[patches[rows, cols]] & (patches[rows, cols] > 0)
     out = labels.copy()
     out[switch] = distance[switch].argmin(axis=1)
     return out

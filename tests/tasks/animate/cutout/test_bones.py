@@ -73,3 +73,17 @@ def test_retarget_keeps_the_photo_proportions_and_a_folded_leg():
     assert np.allclose(home[[16, 18, 20]], photo[[16, 18, 20]], atol=1e-6)  # photo's arm
     assert np.allclose(home[7] - home[4], photo[7] - photo[4], atol=1e-6)  # still folded
     assert np.allclose(home[[5, 8]], photo[[5, 8]], atol=1e-6)  # the straight leg follows
+
+
+def test_colour_decides_between_nearly_equally_near_bones():
+    rows, cols = np.mgrid[60:330, 70:166]  # a person as tall as the T-pose figure
+    points = np.stack([cols.ravel(), rows.ravel()], axis=1).astype(np.float32)
+    image = np.full((340, 220, 3), 240, dtype=np.uint8)  # a white top
+    image[100:136, 122:166] = (200, 30, 30)  # a red sleeve hanging wide of the arm's axis
+    probe = np.flatnonzero((points[:, 0] == 128) & (points[:, 1] == 130))
+    by_distance = label_points(points, JOINTS, FACE)
+    by_colour = label_points(points, JOINTS, FACE, image)
+    assert BONES[by_distance[probe][0]].name == "torso"
+    assert BONES[by_colour[probe][0]].name == "left_upper_arm"
+    white = (points[:, 0] < 110) & (points[:, 1] > 150)
+    assert (by_colour[white] == by_distance[white]).all()  # clear cases keep their bone
