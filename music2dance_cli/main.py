@@ -251,6 +251,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     store, key = Store(args.store), _stage_key(args, "motion")
     if not store.has("motion", key):
         raise InputError(f"motion {key[:12]} is not in {store.root}: run the clip first")
+    if reason := store.verify_one("motion", key):  # never export damaged data
+        store.evict("motion", key)
+        raise InputError(f"motion {key[:12]} was damaged ({reason}, evicted): run the clip again")
     export_motion(store.open("motion", key), args.format, Path(args.out))
     _write(f"wrote {args.out}")
     return 0
