@@ -34,6 +34,9 @@ class Param:
     # key, so replacing the file at the same path recomputes. `env` names a fallback variable.
     path: bool = False
     env: str | None = None
+    # The file a null path param stands for (e.g. a bundled library): its content digest joins
+    # the key, so rebuilding that file recomputes.
+    bundled: Path | None = None
 
     def check(self, name: str, value: Any) -> Any:
         if value is None:

@@ -10,6 +10,7 @@ import numpy as np
 from tasks.base import InputError, Param, StageContext, StageSpec
 from tasks.motion.choreographer import choreograph
 from tasks.motion.edge.params import PARAMS as EDGE_PARAMS
+from tasks.motion.library.clips import BUNDLED
 from tasks.motion.library.graph import library_graph
 from tasks.motion.library.synthesis import Framing, synthesize
 from tasks.motion.skeleton import NUM_JOINTS, forward_kinematics, to_motion151
@@ -78,7 +79,7 @@ def check_params(params: Mapping[str, Any]) -> None:
 
 SPEC = StageSpec(
     name="motion",
-    version=1,
+    version=2,  # 2: partner holds freed in the library model
     upstream=("audio",),
     raw_inputs=("audio",),  # EDGE's Jukebox features are extracted from the music file itself
     params={
@@ -89,7 +90,11 @@ SPEC = StageSpec(
             str, nullable=True, path=True, help="EDGE checkpoint.pt or convert-edge folder"
         ),
         "library": Param(
-            str, nullable=True, path=True, help="motion library (build-library); null: bundled"
+            str,
+            nullable=True,
+            path=True,
+            bundled=BUNDLED,
+            help="motion library (build-library); null: bundled",
         ),
         "max_turn_deg": Param(float, min=5.0, max=180.0, help="library: yaw limit from front"),
         "stay_radius": Param(float, min=0.05, help="library: metres the dancer may drift"),
