@@ -30,6 +30,7 @@ from tasks.animate.cutout.bones import (
     label_points,
     limit_turn,
     part_to_bone,
+    rest_pose,
     retarget,
     width_ratios,
 )
@@ -132,11 +133,13 @@ class CutoutAnimator:
         self.check_inputs(reference, face_box, parts, joints2d)
         height, width = reference.shape[:2]
         # 2. mask and skeleton
+        clip = np.asarray(joints2d if clip_joints is None else clip_joints, np.float64)
+        clip = clip.reshape(-1, 24, 2)
         self.body = read_reference(
             reference,
             face_box,
             parts,
-            np.asarray(joints2d, np.float64),
+            rest_pose(clip),  # what the photo does not show is guessed hanging, not from frame 0
             photo_box=photo_box,
             other_faces=other_faces,
         )
@@ -154,8 +157,6 @@ class CutoutAnimator:
         # 4. bone thickness fitted to the driving body, and the mesh
         self.widths = self._fit_widths(points, point_labels, parts, np.asarray(joints2d, float))
         # 4b. the dance redrawn with the photo's proportions, hung at the photo's neck, framed
-        clip = np.asarray(joints2d if clip_joints is None else clip_joints, np.float64)
-        clip = clip.reshape(-1, 24, 2)
         self.full_widths = clip_widths(clip)
         self.proportions = fit_retarget(self.body.joints, limit_turn(clip, self.full_widths))
         self.framer = Framer(self.body.joints, self.labels, self.body.mask, self.widths)

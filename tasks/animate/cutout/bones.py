@@ -149,6 +149,21 @@ def fit_retarget(reference: np.ndarray, clip: np.ndarray) -> Retarget:
     )
 
 
+def rest_pose(clip: np.ndarray) -> np.ndarray:
+    """(24, 2) a neutral pose of driving joints clip (T, 24, 2): the clip's median neck and torso
+    layout, head as its median, limbs hanging straight down at their in-plane lengths. The photo's
+    unseen joints are guessed from it (a cut-off arm hangs; it does not copy frame 0's wave)."""
+    parents = list(np.maximum(PARENTS, 0))
+    lengths = _full_length(np.linalg.norm(clip - clip[:, parents], axis=-1))
+    pose = np.empty((24, 2))
+    pose[NECK] = np.median(clip[:, NECK], axis=0)
+    pose[list(TORSO_LAYOUT)] = pose[NECK] + np.median(_torso_layout(clip), axis=0)
+    pose[15] = pose[NECK] + np.median(clip[:, 15] - clip[:, NECK], axis=0)
+    for joint in LIMB_ORDER[1:]:
+        pose[joint] = pose[PARENTS[joint]] + (0.0, lengths[joint])
+    return pose
+
+
 def retarget(driving: np.ndarray, fit: Retarget) -> np.ndarray:
     """Driving joints (T, 24, 2) redrawn with the photo's proportions.
 

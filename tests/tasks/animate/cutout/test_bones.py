@@ -9,6 +9,7 @@ from tasks.animate.cutout.bones import (
     fit_retarget,
     label_points,
     part_to_bone,
+    rest_pose,
     retarget,
     skin_weights,
 )
@@ -87,3 +88,12 @@ def test_colour_decides_between_nearly_equally_near_bones():
     assert BONES[by_colour[probe][0]].name == "left_upper_arm"
     white = (points[:, 0] < 110) & (points[:, 1] > 150)
     assert (by_colour[white] == by_distance[white]).all()  # clear cases keep their bone
+
+
+def test_rest_pose_hangs_the_limbs_whatever_frame_0_does():
+    clip = np.stack([JOINTS] * 5)  # a T-pose: arms out sideways
+    pose = rest_pose(clip)
+    for shoulder, elbow, wrist in ((16, 18, 20), (17, 19, 21)):
+        assert np.allclose(pose[shoulder], JOINTS[shoulder])  # the torso stays
+        assert np.allclose(pose[elbow], JOINTS[shoulder] + (0, 30))  # upper arm, 30 px, down
+        assert np.allclose(pose[wrist], pose[elbow] + (0, 30))  # the forearm below it
