@@ -93,3 +93,11 @@ def test_bad_inputs_exit_2_with_the_fix(tmp_path: Path, capsys):
     assert main(["build-library", str(tmp_path / "bad.bvh"), "--out", str(tmp_path / "o.npz")]) == 2
     assert "BVH" in capsys.readouterr().err
     assert not (tmp_path / "o.npz").exists()
+
+
+def test_partners_must_be_written_as_a_pair(tmp_path: Path, capsys):
+    sources = _inputs(tmp_path / "mocap")
+    args = ["build-library", *sources, "--out", str(tmp_path / "o.npz"), "--partners", "60"]
+    assert main(args) == 2
+    assert "A:B" in capsys.readouterr().err
+    assert not (tmp_path / "o.npz").exists()
