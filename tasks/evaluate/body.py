@@ -25,7 +25,7 @@ import numpy as np
 
 PERSON = 0.5  # segmentation probability above which a pixel is person
 COVER_TOLERANCE = 0.025  # a driving pixel this close to the dancer counts as covered
-MAX_SHIFT = 0.1  # the driving silhouette may slide this far onto the dancer before coverage
+MAX_SHIFT = 0.2  # the driving silhouette may slide this far onto the dancer before coverage
 REGISTER_SIDE = 128  # px: the slide is found by correlating masks at this long side
 CLEAR = 0.015  # leftovers and plate are looked for this far from the dancer and driving body
 SAME_COLOUR = 14.0  # RGB distance (0..441) below which an output pixel still shows the photo

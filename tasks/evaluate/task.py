@@ -134,7 +134,7 @@ def compute(ctx: StageContext) -> None:
 
 SPEC = StageSpec(
     name="evaluate",
-    version=3,
+    version=4,
     upstream=("audio", "motion", "align", "animate"),
     raw_inputs=(),
     params={
