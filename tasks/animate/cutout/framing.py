@@ -5,7 +5,8 @@ edge ("cut points") must never come into view: the output would show a stump or 
 (a half-body photo's arms lifted, its waist rising). Per frame, on the retargeted joints:
 1. the whole body shifts by the smallest vector that keeps the torso's and head's cut points out
    of view; where the photo is not cut, the body's outline (arms aside) is kept inside the frame
-   instead (a full-body photo keeps its feet in; a cut side wins over an uncut one);
+   instead (a full-body photo keeps its feet in; a cut side wins over an uncut one), and where
+   the body is cut but the head is not, the head is kept in;
    Where no shift can (a close-up cut on opposite sides), the whole pose is damped towards the
    photo's until one can;
 2. the head and each limb whose bones carry cut points turn from their photo pose (rigid with
@@ -87,7 +88,9 @@ class Framer:
         self.cut_points = np.concatenate(points).astype(np.float64)
         self.cut_bones = np.concatenate(bones)
         self.cut_side = np.concatenate(side)
-        self.cut_sides = {int(s) for s in self.cut_side}
+        # sides where the body (arms aside: they may leave the frame) runs out of the photo
+        self.cut_sides = {int(s) for s in self.cut_side[~np.isin(self.cut_bones, ARMS)]}
+        self.head_cut_sides = {int(s) for s in self.cut_side[self.cut_bones == HEAD]}
         contours, _ = cv2.findContours(
             person.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE
         )
@@ -170,18 +173,28 @@ class Framer:
             if lower > upper:
                 shift[axis] = (lower + upper) / 2
                 continue
-            # the uncut sides keep the outline in: outline + s >= 0 and outline + s <= last
+            # the uncut sides keep the outline in: outline + s >= 0 and outline + s <= last;
+            # where the body is cut, still the head (unless it is cut there too)
             keep_low, keep_high = -np.inf, np.inf
-            if len(outline) and low_side not in self.cut_sides:
-                keep_low = -outline[:, axis].min()
-            if len(outline) and high_side not in self.cut_sides:
-                keep_high = last - outline[:, axis].max()
+            low, high = self._kept(outline, low_side), self._kept(outline, high_side)
+            if len(low):
+                keep_low = -low[:, axis].min()
+            if len(high):
+                keep_high = last - high[:, axis].max()
             if keep_low <= keep_high:
                 want = np.clip(0.0, keep_low, keep_high)
             else:  # taller than the frame: centred
                 want = (keep_low + keep_high) / 2
             shift[axis] = np.clip(want, lower, upper)
         return shift
+
+    def _kept(self, outline: np.ndarray, side: int) -> np.ndarray:
+        """The part of the moved outline (M, 2) that must stay inside the frame at `side`."""
+        if side not in self.cut_sides:
+            return outline
+        if side not in self.head_cut_sides:
+            return outline[self.outline_bones == HEAD]
+        return outline[:0]
 
     def _turn(
         self, bone: int, joints: np.ndarray, transforms: np.ndarray, shift: np.ndarray
