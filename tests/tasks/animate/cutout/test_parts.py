@@ -185,3 +185,16 @@ def test_the_driving_part_map_decides_whether_the_arm_is_over_the_torso(monkeypa
         assert forearm_over_torso > 60
     else:
         assert forearm_over_torso < 10
+
+
+def test_a_travelling_half_body_dancer_keeps_its_head_in_frame(monkeypatch):
+    # the body cut at the bottom and the left edge, the head whole
+    half = (FIGURE - (128, 38)) * 2 + (128 - 90, 38)
+    photo, mask = photo_of(half, (TORSO, 2, 3, 4, 5, 6, 7, HEAD))
+    assert bone_pixels(photo[:, :1], TORSO).any() and not bone_pixels(photo[:, :1], HEAD).any()
+    clip = dance(half)
+    clip[:, :, 0] -= np.linspace(0, 160, len(clip))[:, None]  # walks out to the left
+    frames, _ = animate(monkeypatch, photo, mask, half, (52, 58, 96, 18), clip)
+    head = int(bone_pixels(photo, HEAD).sum())
+    for frame in frames:
+        assert bone_pixels(frame, HEAD).sum() > 0.9 * head
