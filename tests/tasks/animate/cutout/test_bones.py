@@ -5,9 +5,11 @@ from tasks.animate.cutout.bones import (
     HEAD,
     NUM_BONES,
     bone_transforms,
+    clip_widths,
     deform,
     fit_retarget,
     label_points,
+    limit_turn,
     part_to_bone,
     rest_pose,
     retarget,
@@ -97,3 +99,19 @@ def test_rest_pose_hangs_the_limbs_whatever_frame_0_does():
         assert np.allclose(pose[shoulder], JOINTS[shoulder])  # the torso stays
         assert np.allclose(pose[elbow], JOINTS[shoulder] + (0, 30))  # upper arm, 30 px, down
         assert np.allclose(pose[wrist], pose[elbow] + (0, 30))  # the forearm below it
+
+
+def test_a_turn_past_the_facing_limit_is_drawn_flattened_never_mirrored():
+    front = JOINTS.copy()
+    side = JOINTS.copy()  # turned 90 degrees: each side's shoulder and arm on the spine
+    side[[13, 16, 18, 20, 22]] -= (side[16] - side[12]) * (1, 0)
+    side[[14, 17, 19, 21, 23]] -= (side[17] - side[12]) * (1, 0)
+    back = JOINTS.copy()  # seen from behind: left and right swapped
+    back[:, 0] = 2 * JOINTS[12, 0] - JOINTS[:, 0]
+    clip = np.stack([front, side, back])
+    limited = limit_turn(clip, clip_widths(clip[:1]))
+    full = np.linalg.norm(front[16] - front[17])
+    for joints in limited:
+        across = joints[16, 0] - joints[17, 0]  # the person's left stays on the viewer's right
+        assert across >= 0.5 * full - 1e-6
+    assert np.allclose(limited[0], front)  # facing the camera: untouched
