@@ -119,7 +119,7 @@ def check_params(params: Mapping[str, Any]) -> None:
 
 SPEC = StageSpec(
     name="animate",
-    version=2,
+    version=3,  # 3: cutout keeps every shown part, photo-framed, patch-filled plate
     upstream=("align", "audio"),
     raw_inputs=("image", "audio"),
     params={
