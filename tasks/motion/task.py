@@ -34,28 +34,22 @@ def compute(ctx: StageContext) -> None:
         from tasks.motion.edge.stage import sample_from_artifact
 
         poses, trans = sample_from_artifact(ctx)
-    elif ctx.params["model"] == "library":
-        poses, trans = synthesize(
-            library_graph(ctx.params["library"]),
-            onset=audio["onset"][:],
-            beats=audio["beats"][:],
-            tempo=float(audio.attrs["tempo"]),
-            num_frames=num_frames,
-            fps=fps,
-            seed=ctx.params["seed"],
-            framing=Framing(np.radians(ctx.params["max_turn_deg"]), ctx.params["stay_radius"]),
-            energy=ctx.params["energy"],
-        )
     else:
-        poses, trans = choreograph(
-            onset=audio["onset"][:],
-            beats=audio["beats"][:],
-            tempo=float(audio.attrs["tempo"]),
-            num_frames=num_frames,
-            fps=fps,
-            seed=ctx.params["seed"],
-            energy=ctx.params["energy"],
-        )
+        music = {  # what both weight-free models read from the audio artifact
+            "onset": audio["onset"][:],
+            "beats": audio["beats"][:],
+            "tempo": float(audio.attrs["tempo"]),
+            "num_frames": num_frames,
+            "fps": fps,
+            "seed": ctx.params["seed"],
+            "energy": ctx.params["energy"],
+        }
+        if ctx.params["model"] == "library":
+            framing = Framing(np.radians(ctx.params["max_turn_deg"]), ctx.params["stay_radius"])
+            graph = library_graph(ctx.params["library"])
+            poses, trans = synthesize(graph, framing=framing, **music)
+        else:
+            poses, trans = choreograph(**music)
     if poses.shape != (num_frames, NUM_JOINTS, 3) or trans.shape != (num_frames, 3):
         raise RuntimeError(
             f"motion model {ctx.params['model']} returned poses {poses.shape} and trans "
