@@ -44,8 +44,8 @@ log = logging.getLogger(__name__)
 MIN_FACE_PX = 12  # a face box smaller than this cannot carry identity
 DOMAIN = 0.05  # mask value above which a pixel may be drawn (its soft edge included)
 LAYER_GAP = 2  # transparent rows between the two stacked cutouts
-ARMS = (2, 3, 4, 5, 6, 7)  # bones whose pixels may hide torso the arm uncovers when it moves
-UNDERLAY_SHRINK = 0.75  # the torso under an arm: inside the shoulder-hip quad shrunk this much
+ARMS = (2, 3, 4, 5, 6, 7)  # bones whose pixels may hide body the arm uncovers when it moves
+BODY = (0, 8, 9, 10, 11, 12, 13)  # torso and legs: the outline an arm may lie across
 
 
 @njit(cache=True)
@@ -149,10 +149,7 @@ class CutoutAnimator:
         point_labels = label_points(points, self.body.joints, face_box, reference)
         self.labels = np.full((height, width), -1, dtype=np.int8)
         self.labels[rows, cols] = point_labels
-        quad = self.body.joints[[16, 17, 2, 1]]  # shoulders, hips
-        # shrunk: an arm hanging beside the body overlaps the joints' quad, but covers no torso
-        quad = quad.mean(axis=0) + UNDERLAY_SHRINK * (quad - quad.mean(axis=0))
-        fill, underlay = torso_underlay(reference, self.labels, quad, ARMS)
+        fill, underlay = torso_underlay(reference, self.labels, BODY, ARMS)
         self.owners = owner_bits(self.labels, fill)
         # 4. bone thickness fitted to the driving body, and the mesh
         self.widths = self._fit_widths(points, point_labels, parts, np.asarray(joints2d, float))

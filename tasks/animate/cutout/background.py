@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
 from tasks.animate.cutout.patchfill import patch_fill
+from tasks.animate.cutout.shadow import cast_shadow
 
+UNDERLAY_BAND = 0.03  # of the body's height: rows whose body extent bounds the underlay of a row
 MATTE_FLOOR = 0.02  # matte value above which a pixel may carry the person's colour
+LIGHT_SIDE = 64  # px: the fill's light is matched to its surroundings' at this long side
+LIGHT_BLUR = 1.5  # px at LIGHT_SIDE: only the light's slow change, not the texture, is matched
 
 
 def plate_hole(mask: np.ndarray, grow: int) -> np.ndarray:
@@ -38,25 +43,80 @@ def mirror_outside(mask: np.ndarray, photo_box: tuple | None) -> np.ndarray:
     return cv2.copyMakeBorder(inner, 0, 0, left, mask.shape[1] - right, cv2.BORDER_REFLECT)
 
 
+def _low_light(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    small = cv2.resize(image.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    return cv2.GaussianBlur(small, (0, 0), LIGHT_BLUR)
+
+
+def match_light(filled: np.ndarray, image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """filled (h, w, 3) uint8 with the slow light change inside hole (h, w) bool replaced by the
+    one diffused in from image's pixels around it: patches copied from a lighter or darker part
+    of the wall would leave a lighter or darker ghost of the person's shape."""
+    height, width = hole.shape
+    scale = LIGHT_SIDE / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small_hole = cv2.resize(hole.astype(np.uint8), size, interpolation=cv2.INTER_AREA)
+    small_hole = cv2.dilate((small_hole > 0).astype(np.uint8), np.ones((3, 3), np.uint8))
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    around = cv2.inpaint(small, small_hole, 3, cv2.INPAINT_TELEA)
+    shift = cv2.GaussianBlur(around.astype(np.float32), (0, 0), LIGHT_BLUR) - _low_light(
+        filled, size
+    )
+    shift = cv2.resize(shift, (width, height), interpolation=cv2.INTER_LINEAR)
+    out = filled.astype(np.float32)
+    out[hole] += shift[hole]
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
 def clean_plate(image: np.ndarray, mask: np.ndarray, grow: int) -> np.ndarray:
-    """Photo (h, w, 3) uint8 with the person (soft mask (h, w), grown by `grow` px) filled by
-    copying patches of the rest of the photo (patchfill.py)."""
-    return patch_fill(image, plate_hole(mask, grow))
+    """Photo (h, w, 3) uint8 with the person (soft mask (h, w), grown by `grow` px) and their
+    cast shadow (shadow.py) filled by copying patches of the rest of the photo (patchfill.py)
+    in the light of the hole's surroundings."""
+    hole = plate_hole(mask, grow)
+    hole |= cast_shadow(image, hole)
+    return match_light(patch_fill(image, hole), image, hole)
 
 
 def torso_underlay(
-    image: np.ndarray, labels: np.ndarray, torso: np.ndarray, arms: tuple[int, ...]
+    image: np.ndarray, labels: np.ndarray, body: tuple[int, ...], arms: tuple[int, ...]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """What the torso shows once an arm lying across it moves away.
+    """What the body shows once an arm lying across it moves away.
 
-    Returns fill (h, w) bool, the arm pixels (labels in `arms`) inside the torso polygon (4, 2)
-    (shoulders and hips, pixels), and image (h, w, 3) uint8 with those pixels inpainted from the
-    torso around them (Telea).
+    Returns fill (h, w) bool, the arm pixels (labels in `arms`) between the leftmost and the
+    rightmost pixel of the `body` bones (torso and legs) on nearly the same rows (an arm
+    hanging beside the body stays outside), and image (h, w, 3) uint8 with those pixels
+    inpainted (Telea) from the body's own pixels only: the wall beside the body and the arm's
+    skin never bleed into the torso or jeans it uncovers.
     """
-    inside = np.zeros(labels.shape, dtype=np.uint8)
-    cv2.fillConvexPoly(inside, np.round(torso).astype(np.int32), 1)
-    fill = (inside > 0) & np.isin(labels, arms)
+    own = np.isin(labels, body)
+    fill = np.zeros(labels.shape, dtype=bool)
+    rows = np.nonzero(own.any(axis=1))[0]
+    if not len(rows):
+        return fill, image
+    cols = np.arange(labels.shape[1])
+    first = np.where(own, cols, labels.shape[1]).min(axis=1)
+    last = np.where(own, cols, -1).max(axis=1)
+    # rows an arm hides completely (lying across the body) take their neighbours' extent
+    inside = np.arange(rows[0], rows[-1] + 1)
+    first[inside] = np.interp(inside, rows, first[rows])
+    last[inside] = np.interp(inside, rows, last[rows])
+    band = 2 * round(UNDERLAY_BAND * np.ptp(rows)) + 1
+    first = minimum_filter1d(first, band, mode="nearest")
+    last = maximum_filter1d(last, band, mode="nearest")
+    fill = np.isin(labels, arms) & (cols >= first[:, None]) & (cols <= last[:, None])
     if not fill.any():
         return fill, image
-    hole = cv2.dilate(fill.astype(np.uint8), np.ones((5, 5), np.uint8))
-    return fill, cv2.inpaint(image, hole, 5, cv2.INPAINT_TELEA)
+    # sources: the body's pixels away from its edges (the edge pixels mix in wall and arm)
+    source = cv2.erode(own.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    source &= ~cv2.dilate(fill.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    if not source.any():
+        source = own & ~fill
+    # everything else in the box around body and fill is hole: Telea draws from the body alone
+    x, y, w, h = cv2.boundingRect((own | fill).astype(np.uint8))
+    box = (slice(y, y + h), slice(x, x + w))
+    filled = cv2.inpaint(
+        np.ascontiguousarray(image[box]), (~source[box]).astype(np.uint8), 5, cv2.INPAINT_TELEA
+    )
+    underlay = image.copy()
+    underlay[box][fill[box]] = filled[fill[box]]
+    return fill, underlay

@@ -96,8 +96,30 @@ def test_torso_underlay_fills_the_arm_across_the_torso_with_torso():
     image = np.zeros((64, 64, 3), dtype=np.uint8)
     image[labels == 0] = (200, 100, 50)
     image[labels == 2] = (0, 0, 255)
-    quad = np.array([[48, 10], [16, 10], [16, 60], [48, 60]])
-    fill, underlay = torso_underlay(image, labels, quad, (2, 5))
-    assert fill[34, 30] and not fill[34, 6]  # inside the torso's hull only
+    fill, underlay = torso_underlay(image, labels, (0,), (2, 5))
+    assert fill[34, 30] and not fill[34, 6]  # inside the torso's outline only
     assert np.abs(underlay[34, 30].astype(int) - (200, 100, 50)).max() < 30
     assert np.array_equal(underlay[34, 6], image[34, 6])
+
+
+def test_torso_underlay_continues_torso_and_jeans_never_the_wall():
+    """An arm hanging down the body's left edge onto the jeans (as a pose model's guessed
+    forearm does) uncovers torso and jeans, filled from them; an arm beside the body, over the
+    wall, uncovers wall and is left alone."""
+    wall, top, jeans, skin = (235, 235, 235), (200, 100, 50), (60, 90, 170), (90, 50, 30)
+    labels = np.full((80, 80), -1, dtype=np.int8)
+    labels[10:45, 16:48] = 0  # torso
+    labels[45:76, 16:31] = 8  # legs
+    labels[45:76, 33:48] = 11
+    labels[12:70, 17:24] = 3  # the arm lying along the torso's edge and onto the jeans
+    labels[12:40, 52:58] = 6  # an arm hanging beside the torso
+    image = np.full((80, 80, 3), wall, dtype=np.uint8)
+    image[labels == 0] = top
+    image[np.isin(labels, (8, 11))] = jeans
+    image[np.isin(labels, (3, 6))] = skin
+    fill, underlay = torso_underlay(image, labels, (0, 8, 11), (3, 6))
+    assert fill[labels == 3].all() and not fill[labels == 6].any()
+    colour = underlay.astype(int)
+    assert (colour[fill].min(axis=1) < 180).all()  # no wall-coloured pixel
+    assert np.abs(colour[25, 17:24] - top).max() < 40
+    assert np.abs(colour[60, 17:24] - jeans).max() < 40
