@@ -1,0 +1,35 @@
+import cv2
+import numpy as np
+
+from tasks.animate.cutout.background import clean_plate, plate_hole
+from tasks.animate.cutout.shadow import cast_shadow
+from tests.tasks.animate.cutout import figure
+
+WALL = np.array([190, 175, 210], np.float32)  # a lilac wall
+
+
+def _shadowed_photo() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A person on a flat wall with a soft shadow offset down and right; (photo, person alpha,
+    shadow-only pixels)."""
+    alpha = figure.figure_alpha()
+    shadow = cv2.GaussianBlur(np.roll(alpha, (10, 24), axis=(0, 1)), (0, 0), 4.0)
+    rng = np.random.default_rng(0)
+    wall = WALL * (1 - 0.4 * shadow[..., None]) + rng.normal(0, 1.5, (*alpha.shape, 3))
+    photo = figure.composite(np.clip(wall, 0, 255), alpha, figure.PERSON_RGB)
+    shadow_only = (shadow > 0.3) & (alpha < 0.01)
+    return photo, alpha, shadow_only
+
+
+def test_the_cast_shadow_is_filled_with_lit_wall():
+    photo, alpha, shadow_only = _shadowed_photo()
+    wall_luma = WALL.mean()
+    assert photo[shadow_only].mean() < 0.85 * wall_luma  # the photo has a visible shadow
+    plate = clean_plate(photo, alpha, grow=4).astype(np.float32)
+    assert abs(plate[shadow_only].mean() / wall_luma - 1) < 0.03
+    assert np.percentile(plate[shadow_only].mean(axis=1), 5) > 0.9 * wall_luma  # hardly a dark spot
+    assert not (plate[..., 0] > 215).any()  # and no person colour
+
+
+def test_a_textured_background_has_no_shadow():
+    photo = figure.composite(figure.background(), figure.figure_alpha(), figure.PERSON_RGB)
+    assert not cast_shadow(photo, plate_hole(figure.figure_alpha(), 4)).any()
