@@ -6,13 +6,11 @@ import cv2
 import numpy as np
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
-from tasks.animate.cutout.patchfill import patch_fill
+from tasks.animate.cutout.patchfill import match_light, patch_fill
 from tasks.animate.cutout.shadow import cast_shadow
 
 UNDERLAY_BAND = 0.03  # of the body's height: rows whose body extent bounds the underlay of a row
 MATTE_FLOOR = 0.02  # matte value above which a pixel may carry the person's colour
-LIGHT_SIDE = 64  # px: the fill's light is matched to its surroundings' at this long side
-LIGHT_BLUR = 1.5  # px at LIGHT_SIDE: only the light's slow change, not the texture, is matched
 
 
 def plate_hole(mask: np.ndarray, grow: int) -> np.ndarray:
@@ -41,31 +39,6 @@ def mirror_outside(mask: np.ndarray, photo_box: tuple | None) -> np.ndarray:
     _, right, _, left = photo_box
     inner = np.ascontiguousarray(mask[:, left:right])
     return cv2.copyMakeBorder(inner, 0, 0, left, mask.shape[1] - right, cv2.BORDER_REFLECT)
-
-
-def _low_light(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    small = cv2.resize(image.astype(np.float32), size, interpolation=cv2.INTER_AREA)
-    return cv2.GaussianBlur(small, (0, 0), LIGHT_BLUR)
-
-
-def match_light(filled: np.ndarray, image: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    """filled (h, w, 3) uint8 with the slow light change inside hole (h, w) bool replaced by the
-    one diffused in from image's pixels around it: patches copied from a lighter or darker part
-    of the wall would leave a lighter or darker ghost of the person's shape."""
-    height, width = hole.shape
-    scale = LIGHT_SIDE / max(height, width)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    small_hole = cv2.resize(hole.astype(np.uint8), size, interpolation=cv2.INTER_AREA)
-    small_hole = cv2.dilate((small_hole > 0).astype(np.uint8), np.ones((3, 3), np.uint8))
-    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    around = cv2.inpaint(small, small_hole, 3, cv2.INPAINT_TELEA)
-    shift = cv2.GaussianBlur(around.astype(np.float32), (0, 0), LIGHT_BLUR) - _low_light(
-        filled, size
-    )
-    shift = cv2.resize(shift, (width, height), interpolation=cv2.INTER_LINEAR)
-    out = filled.astype(np.float32)
-    out[hole] += shift[hole]
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
 def clean_plate(image: np.ndarray, mask: np.ndarray, grow: int) -> np.ndarray:

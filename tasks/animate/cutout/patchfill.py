@@ -21,6 +21,10 @@ FINE_ITERATIONS = 1  # rounds at the finest level, where a round costs the most 
 # from the next level's matches, already refined)
 SOURCE_BAND = 0.15  # patches are copied from this far around the hole, fraction of the long side
 SHARP_LAST_VOTE = True  # the last vote copies the best patch's pixel: averaging blurs grain
+LIGHT_SIDE = 64  # px: the fill's light is matched to its surroundings' at this long side
+SEAM_SIDE = 256  # px: and near the hole's edge at this finer one
+SEAM_BAND = 12  # px inside the hole's edge over which the finer match fades out
+LIGHT_BLUR = 1.5  # px at those sides: only the light's change, not the texture, is matched
 
 
 @njit(cache=True)
@@ -210,3 +214,32 @@ def patch_fill(image: np.ndarray, hole: np.ndarray, seed: int = 0) -> np.ndarray
     if current is None:
         return cv2.inpaint(image, hole.astype(np.uint8), 3, cv2.INPAINT_TELEA)
     return np.clip(current + 0.5, 0, 255).astype(np.uint8)
+
+
+def _light_shift(filled: np.ndarray, image: np.ndarray, hole: np.ndarray, side: int) -> np.ndarray:
+    """(h, w, 3) float32: image's light diffused into hole from around it (Telea at `side` px,
+    blurred) minus filled's, both at `side` px, upsampled."""
+    height, width = hole.shape
+    scale = side / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small_hole = cv2.resize(hole.astype(np.uint8), size, interpolation=cv2.INTER_AREA)
+    small_hole = cv2.dilate((small_hole > 0).astype(np.uint8), np.ones((3, 3), np.uint8))
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    around = cv2.inpaint(small, small_hole, 3, cv2.INPAINT_TELEA).astype(np.float32)
+    ours = cv2.resize(filled.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    shift = cv2.GaussianBlur(around - ours, (0, 0), LIGHT_BLUR)  # blurring is linear
+    return cv2.resize(shift, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def match_light(filled: np.ndarray, image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """filled (h, w, 3) uint8 with the slow light change inside hole (h, w) bool replaced by the
+    one diffused in from image's pixels around it (patches copied from a lighter or darker part
+    of the wall would leave a lighter or darker ghost of the person's shape), and, within
+    SEAM_BAND px of the hole's edge, the finer one too (no visible outline)."""
+    out = filled.astype(np.float32)
+    out[hole] += _light_shift(filled, image, hole, LIGHT_SIDE)[hole]
+    inside = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3)
+    fade = np.clip(1 - inside / SEAM_BAND, 0, 1) * hole
+    seam = _light_shift(np.clip(out, 0, 255), image, hole, SEAM_SIDE)
+    out += seam * fade[..., None]
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
