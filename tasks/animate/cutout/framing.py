@@ -29,10 +29,12 @@ from tasks.animate.cutout.bones import (
     bone_affine,
     bone_transforms,
     children,
+    shoulder_width,
 )
 from tasks.motion.skeleton import PARENTS
 
 HIDDEN_MARGIN = 0.0  # px: a cut point this close to (or past) the frame edge is not seen
+MIN_CUT = 0.5  # a limb cut by the frame on at least this share of its thickness (radius) is pinned
 OUTLINE_STEP = 3  # every this many outline pixels is checked for the keep-in-frame shift
 SEARCH_STEPS = 6  # bisection steps of a limb's turn towards the driving pose
 TOP, RIGHT, BOTTOM, LEFT = range(4)
@@ -88,6 +90,7 @@ class Framer:
         self.cut_points = np.concatenate(points).astype(np.float64)
         self.cut_bones = np.concatenate(bones)
         self.cut_side = np.concatenate(side)
+        self._drop_grazing_cuts(shoulder_width(self.reference))
         # sides where the body (arms aside: they may leave the frame) runs out of the photo
         self.cut_sides = {int(s) for s in self.cut_side[~np.isin(self.cut_bones, ARMS)]}
         self.head_cut_sides = {int(s) for s in self.cut_side[self.cut_bones == HEAD]}
@@ -102,6 +105,20 @@ class Framer:
         self.outline, self.outline_bones = self.outline[kept], self.outline_bones[kept]
         self.body_cut = np.isin(self.cut_bones, (TORSO, HEAD))
         self.pinned = [bone for bone in PINNABLE if np.isin(self.cut_bones, _subtree(bone)).any()]
+
+    def _drop_grazing_cuts(self, unit: float) -> None:
+        """Forget a limb's cut on a side narrower than MIN_CUT of the limb's thickness: the
+        fingertips or toes touching the frame edge are no cut-off arm or leg, and pinning them
+        would keep the whole arm hanging as in the photo."""
+        keep = np.ones(len(self.cut_bones), dtype=bool)
+        for bone, side in set(zip(self.cut_bones.tolist(), self.cut_side.tolist(), strict=True)):
+            if bone in (TORSO, HEAD):
+                continue
+            here = (self.cut_bones == bone) & (self.cut_side == side)
+            if here.sum() < MIN_CUT * BONES[bone].radius * unit:
+                keep &= ~here
+        self.cut_points = self.cut_points[keep]
+        self.cut_bones, self.cut_side = self.cut_bones[keep], self.cut_side[keep]
 
     def __call__(self, joints: np.ndarray) -> np.ndarray:
         """(14, 2, 3) float32 bone transforms for one frame's retargeted joints (24, 2)."""
