@@ -22,7 +22,7 @@ FINE_ITERATIONS = 1  # rounds at the finest level, where a round costs the most 
 SOURCE_BAND = 0.15  # patches are copied from this far around the hole, fraction of the long side
 SHARP_LAST_VOTE = True  # the last vote copies the best patch's pixel: averaging blurs grain
 LIGHT_SIDE = 64  # px: the fill's light is matched to its surroundings' at this long side
-SEAM_SIDE = 512  # px: and near the hole's edge at this finer one (full size at 512 px)
+SEAM_SIDE = 256  # px: and near the hole's edge at this finer one
 SEAM_BAND = 12  # px inside the hole's edge over which the finer match fades out
 LIGHT_BLUR = 1.5  # px at those sides: only the light's change, not the texture, is matched
 
