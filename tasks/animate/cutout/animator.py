@@ -21,6 +21,7 @@ from numba import njit
 from tasks.animate.cutout.background import clean_plate, mirror_outside, torso_underlay
 from tasks.animate.cutout.bones import (
     NUM_BONES,
+    TORSO,
     Retarget,
     bone_transforms,
     clip_widths,
@@ -149,7 +150,7 @@ class CutoutAnimator:
         self.labels = np.full((height, width), -1, dtype=np.int8)
         self.labels[rows, cols] = point_labels
         fill, underlay = torso_underlay(reference, self.labels, BODY, ARMS)
-        self.owners = owner_bits(self.labels, self._body_behind(fill))
+        self.owners = owner_bits(self.labels, fill)
         # 4. bone thickness fitted to the driving body, and the mesh
         self.widths = self._fit_widths(points, point_labels, parts, np.asarray(joints2d, float))
         # 4b. the dance redrawn with the photo's proportions, hung at the photo's neck, framed
@@ -174,22 +175,6 @@ class CutoutAnimator:
             len(self.mesh.triangles),
             step,
         )
-
-    def _body_behind(self, fill: np.ndarray) -> np.ndarray:
-        """(h, w) int8: for the arm pixels in fill (h, w) bool, the body bone (torso or leg) of
-        the nearest body pixel, whose sheet draws the underlay there (-1 elsewhere): a hand
-        resting on a knee uncovers that knee and moves with it, not with the torso."""
-        behind = np.full(fill.shape, -1, dtype=np.int8)
-        own = np.isin(self.labels, BODY)
-        if not fill.any() or not own.any():
-            return behind
-        _, nearest = cv2.distanceTransformWithLabels(
-            (~own).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
-        )
-        rows, cols = np.nonzero(own)  # label k is the k-th zero pixel in row-major order
-        bone_of = np.concatenate([[-1], self.labels[rows, cols]]).astype(np.int8)
-        behind[fill] = bone_of[nearest[fill]]
-        return behind
 
     def _fit_widths(
         self, points: np.ndarray, labels: np.ndarray, parts: np.ndarray, joints2d: np.ndarray
@@ -237,8 +222,8 @@ class CutoutAnimator:
             screen = deform(self.mesh.rest, self.mesh.weights, self.framer(posed[t]))
             driving_bones = self._part_bone[parts[t]]
             map_x, map_y, sheet = warp_maps(self.mesh, screen, self.owners, driving_bones, drive[t])
-            # 9. sample (body sheets from the cutout without arms, stacked below) and composite
-            map_y[np.isin(sheet, BODY)] += torso_offset
+            # 9. sample (the torso sheet from the torso's own cutout, stacked below) and composite
+            map_y[sheet == TORSO] += torso_offset
             fg = cv2.remap(self.layers, map_x, map_y, cv2.INTER_LINEAR)
             _over(self.background, fg, frames[t])
             alphas[t] = fg[..., 3]

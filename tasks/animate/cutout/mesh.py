@@ -19,6 +19,7 @@ from numba import njit
 from tasks.animate.cutout.bones import (
     BONES,
     NUM_BONES,
+    TORSO,
     children,
     label_points,
     shoulder_width,
@@ -68,14 +69,12 @@ def _assumed_labels(
     return out
 
 
-def owner_bits(labels: np.ndarray, behind: np.ndarray) -> np.ndarray:
+def owner_bits(labels: np.ndarray, torso_fill: np.ndarray) -> np.ndarray:
     """(h, w) uint16: bit b set where bone b's sheet may draw the pixel of labels (h, w) int8
-    (-1 off the person); behind (h, w) int8 marks limb pixels that the body bone behind them
-    (torso or leg, -1 none) also owns, so the body is whole once the limb moves away."""
-    owners = np.zeros(labels.shape, dtype=np.uint16)
-    for layer in (labels, behind):
-        bones = np.maximum(layer, 0).astype(np.uint16)  # int8 would overflow past bone 6
-        owners |= np.where(layer >= 0, np.left_shift(np.uint16(1), bones), np.uint16(0))
+    (-1 off the person); torso_fill (h, w) bool marks limb pixels the torso also owns."""
+    bones = np.maximum(labels, 0).astype(np.uint16)  # int8 would overflow past bone 6
+    owners = np.where(labels >= 0, np.left_shift(np.uint16(1), bones), np.uint16(0))
+    owners[torso_fill] |= np.uint16(1 << TORSO)
     return owners
 
 

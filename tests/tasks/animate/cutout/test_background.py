@@ -6,7 +6,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from tasks.align.canvas import place_photo, placement
 from tasks.align.face import FaceBox
 from tasks.animate.cutout import reference
-from tasks.animate.cutout.animator import DOMAIN, CutoutAnimator
+from tasks.animate.cutout.animator import DOMAIN
 from tasks.animate.cutout.background import clean_plate, mirror_outside, torso_underlay
 from tasks.animate.cutout.patchfill import patch_fill
 from tests.tasks.animate.cutout import figure
@@ -123,18 +123,3 @@ def test_torso_underlay_continues_torso_and_jeans_never_the_wall():
     assert (colour[fill].min(axis=1) < 180).all()  # no wall-coloured pixel
     assert np.abs(colour[25, 17:24] - top).max() < 40
     assert np.abs(colour[60, 17:24] - jeans).max() < 40
-
-
-def test_a_hand_resting_on_a_knee_uncovers_that_knee_not_the_torso():
-    """The underlay under a hand on the knee belongs to the leg's sheet, which carries it with the
-    knee; on the torso's, it would swing about with the torso as a loose shard."""
-    labels = np.full((80, 80), -1, dtype=np.int8)
-    labels[10:45, 30:50] = 0  # torso
-    labels[45:60, 10:70] = 8  # a folded thigh, across the frame
-    labels[25:40, 32:38] = 3  # a forearm on the torso
-    labels[48:56, 14:22] = 4  # a hand on the knee
-    animator = CutoutAnimator()
-    animator.labels = labels
-    behind = animator._body_behind(np.isin(labels, (3, 4)))
-    assert (behind[labels == 3] == 0).all() and (behind[labels == 4] == 8).all()
-    assert (behind[~np.isin(labels, (3, 4))] == -1).all()

@@ -19,7 +19,7 @@ def _labels() -> np.ndarray:
 
 def test_rest_pose_maps_every_person_pixel_onto_itself():
     labels = _labels()
-    owners = owner_bits(labels, np.full(labels.shape, -1, dtype=np.int8))
+    owners = owner_bits(labels, np.zeros(labels.shape, dtype=bool))
     mesh = build_mesh(owners, JOINTS, FACE, step=6)
     assert set(np.unique(mesh.bone)) == {0, 1, 2}
     driving = np.where(labels >= 0, labels, -1).astype(np.int8)
@@ -33,7 +33,7 @@ def test_rest_pose_maps_every_person_pixel_onto_itself():
 
 def test_a_shifted_sheet_moves_only_its_own_pixels():
     labels = _labels()
-    owners = owner_bits(labels, np.full(labels.shape, -1, dtype=np.int8))
+    owners = owner_bits(labels, np.zeros(labels.shape, dtype=bool))
     mesh = build_mesh(owners, JOINTS, FACE, step=6)
     screen = mesh.rest.copy()
     arm = np.isin(np.arange(len(screen)), mesh.triangles[mesh.bone == 2].ravel())
@@ -47,6 +47,6 @@ def test_a_shifted_sheet_moves_only_its_own_pixels():
 
 def test_every_bone_gets_its_own_owner_bit():
     labels = np.arange(-1, NUM_BONES, dtype=np.int8)[None]  # legs are bones 8..13
-    owners = owner_bits(labels, np.full(labels.shape, -1, dtype=np.int8))
+    owners = owner_bits(labels, np.zeros(labels.shape, dtype=bool))
     assert owners[0, 0] == 0
     assert list(owners[0, 1:]) == [1 << bone for bone in range(NUM_BONES)]
