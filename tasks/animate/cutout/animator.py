@@ -32,6 +32,7 @@ from tasks.animate.cutout.bones import (
     part_to_bone,
     rest_pose,
     retarget,
+    shoulder_width,
     width_ratios,
 )
 from tasks.animate.cutout.framing import Framer
@@ -46,6 +47,7 @@ DOMAIN = 0.05  # mask value above which a pixel may be drawn (its soft edge incl
 LAYER_GAP = 2  # transparent rows between the two stacked cutouts
 ARMS = (2, 3, 4, 5, 6, 7)  # bones whose pixels may hide body the arm uncovers when it moves
 BODY = (0, 8, 9, 10, 11, 12, 13)  # torso and legs: the outline an arm may lie across
+UNDERLAY_REACH = 0.6  # of the shoulder width: how far from the torso an arm hides body
 
 
 @njit(cache=True)
@@ -149,7 +151,8 @@ class CutoutAnimator:
         point_labels = label_points(points, self.body.joints, face_box, reference)
         self.labels = np.full((height, width), -1, dtype=np.int8)
         self.labels[rows, cols] = point_labels
-        fill, underlay = torso_underlay(reference, self.labels, BODY, ARMS)
+        reach = UNDERLAY_REACH * shoulder_width(self.body.joints)
+        fill, underlay = torso_underlay(reference, self.labels, BODY, ARMS, reach)
         self.owners = owner_bits(self.labels, fill)
         # 4. bone thickness fitted to the driving body, and the mesh
         self.widths = self._fit_widths(points, point_labels, parts, np.asarray(joints2d, float))

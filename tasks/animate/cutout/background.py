@@ -51,13 +51,18 @@ def clean_plate(image: np.ndarray, mask: np.ndarray, grow: int) -> np.ndarray:
 
 
 def torso_underlay(
-    image: np.ndarray, labels: np.ndarray, body: tuple[int, ...], arms: tuple[int, ...]
+    image: np.ndarray,
+    labels: np.ndarray,
+    body: tuple[int, ...],
+    arms: tuple[int, ...],
+    reach: float = np.inf,
 ) -> tuple[np.ndarray, np.ndarray]:
     """What the body shows once an arm lying across it moves away.
 
     Returns fill (h, w) bool, the arm pixels (labels in `arms`) between the leftmost and the
     rightmost pixel of the `body` bones (torso and legs) on nearly the same rows (an arm
-    hanging beside the body stays outside), and image (h, w, 3) uint8 with those pixels
+    hanging beside the body stays outside) and at most `reach` px from the torso (label 0),
+    and image (h, w, 3) uint8 with those pixels
     inpainted (Telea) from the body's own pixels only: the wall beside the body and the arm's
     skin never bleed into the torso or jeans it uncovers.
     """
@@ -77,6 +82,10 @@ def torso_underlay(
     first = minimum_filter1d(first, band, mode="nearest")
     last = maximum_filter1d(last, band, mode="nearest")
     fill = np.isin(labels, arms) & (cols >= first[:, None]) & (cols <= last[:, None])
+    # only near the torso, whose sheet draws the underlay: a hand on a far knee would be carried
+    # by the torso's motion as a loose shard
+    torso = (labels != 0).astype(np.uint8)
+    fill &= cv2.distanceTransform(torso, cv2.DIST_L2, 5) <= reach
     if not fill.any():
         return fill, image
     # sources: the body's pixels away from its edges (the edge pixels mix in wall and arm)

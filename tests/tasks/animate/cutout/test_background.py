@@ -123,3 +123,16 @@ def test_torso_underlay_continues_torso_and_jeans_never_the_wall():
     assert (colour[fill].min(axis=1) < 180).all()  # no wall-coloured pixel
     assert np.abs(colour[25, 17:24] - top).max() < 40
     assert np.abs(colour[60, 17:24] - jeans).max() < 40
+
+
+def test_torso_underlay_leaves_a_hand_on_a_far_knee_to_the_hand():
+    """The torso's sheet carries the underlay: a hand resting on a knee far from the torso
+    would swing about with the torso as a loose shard, so it uncovers nothing."""
+    labels = np.full((80, 80), -1, dtype=np.int8)
+    labels[10:45, 30:50] = 0  # torso
+    labels[45:60, 5:75] = 8  # a folded thigh, across the frame
+    labels[25:40, 32:38] = 3  # a forearm on the torso
+    labels[48:56, 8:16] = 4  # a hand on the far knee
+    image = np.full((80, 80, 3), 128, dtype=np.uint8)
+    fill, _ = torso_underlay(image, labels, (0, 8), (3, 4), reach=12.0)
+    assert fill[labels == 3].all() and not fill[labels == 4].any()
