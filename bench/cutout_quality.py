@@ -3,7 +3,7 @@
     python bench/cutout_quality.py [--photos P ...] [--songs S ...] [--seconds 10] [--out bench/out]
 
 For every photo (default: ../shared/photos/* beside scikit-image's astronaut) and song (default:
-vibe_ace and choice_drumbass under /work/music when present, else a synthesized song), the first
+vibe_ace and choice_drumbass under ../shared/music when present, else a synthesized song), the first
 --seconds of the song go through `music2dance run` on the default params, as a user runs it; the
 run is then measured by the evaluate stage (tasks/evaluate/body.py, identity) and the animator is
 timed alone on the run's aligned inputs at its resolution on this machine's cores. Prints one row
@@ -39,7 +39,7 @@ from tasks.evaluate.gates import evaluate_gates  # noqa: E402
 from tasks.evaluate.plots import contact_sheet_figure  # noqa: E402
 
 PHOTOS = ROOT.parent / "shared" / "photos"
-MUSIC = Path("/work/music")
+MUSIC = ROOT.parent / "shared" / "music"
 SONGS = ("vibe_ace.ogg", "choice_drumbass.ogg")
 TIMED_FRAMES = 90  # frames the animator renders for its fps figure
 COLUMNS = ("coverage", "leftovers", "fragments", "fill_quality", "identity", "fps")
@@ -145,7 +145,7 @@ def main() -> None:
         "--photos", nargs="*", type=Path, help="default: ../shared/photos/* + astronaut"
     )
     parser.add_argument(
-        "--songs", nargs="*", type=Path, help="default: /work/music vibe_ace, choice_drumbass"
+        "--songs", nargs="*", type=Path, help="default: ../shared/music vibe_ace, choice_drumbass"
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each song's clip")
     parser.add_argument(

@@ -24,7 +24,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 from params import load_defaults  # noqa: E402
 from tasks.audio.decode import load_audio  # noqa: E402
@@ -141,7 +142,7 @@ def contact_sheet(poses: np.ndarray, trans: np.ndarray, path: Path, title: str) 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    music = sorted(Path("/work/music").glob("*.ogg"))
+    music = sorted((ROOT.parent / "shared" / "music").glob("*.ogg"))
     parser.add_argument("--songs", type=Path, nargs="*", default=music)
     parser.add_argument("--library", type=Path, default=None, help="default: the bundled one")
     parser.add_argument("--seed", type=int, default=0)

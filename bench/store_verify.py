@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MUSIC = Path("/work/music")
-PHOTOS = Path("/work/shared/photos")
+MUSIC = ROOT.parent / "shared" / "music"
+PHOTOS = ROOT.parent / "shared" / "photos"
 
 
 def _inputs(work: Path, songs: list[str], photo: str | None, seconds: float) -> tuple[Path, Path]:
