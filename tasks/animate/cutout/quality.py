@@ -1,21 +1,16 @@
-"""Quality measures of an animated video: identity, motion fidelity, background stability.
+"""Quality measures of an animated video: identity and motion fidelity.
 
 - identity: face_recognition (dlib ResNet) embedding distance between the reference face and the
   face found in a frame; the library calls 0.6 a match.
 - motion fidelity: IoU of the animated person's silhouette with the driving part-map silhouette,
   counting only driving parts whose bone the photo shows (a waist-up photo has no legs to move).
-- stability: mean absolute change of the pixels no person covers in two consecutive frames
-  (tasks.evaluate.body.background_change, which the evaluate stage uses on any animator).
+Background stability is measured by the evaluate stage on any animator
+(tasks.evaluate.body.background_change).
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-from tasks.evaluate.body import background_change
-
-__all__ = ["background_change", "face_distance", "reference_encoding", "shown_bones",
-           "silhouette_iou"]  # fmt: skip
 
 PRESENT_FRACTION = 0.02  # a bone with this share of the person's pixels counts as shown
 

@@ -7,6 +7,7 @@ import pytest
 from tasks.animate.cutout import CutoutAnimator, quality, reference
 from tasks.animate.cutout.bones import part_to_bone
 from tasks.base import InputError
+from tasks.evaluate.body import background_change
 from tests.tasks.animate.cutout.driving import FACE_BOX, FRAMES, SIZE
 
 needs_mediapipe = pytest.mark.skipif(
@@ -61,7 +62,7 @@ def test_identity_kept(photo, animated):
 def test_background_stays_still(animated):
     _, frames, alphas = animated
     changes = [
-        quality.background_change(frames[t - 1], frames[t], alphas[t - 1], alphas[t])
+        background_change(frames[t - 1], frames[t], alphas[t - 1], alphas[t])
         for t in range(1, FRAMES)
     ]
     assert max(changes) <= 2.0
