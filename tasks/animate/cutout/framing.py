@@ -17,6 +17,8 @@ A cut point on the frame's outermost row or column counts as out of view, so the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
@@ -57,6 +59,16 @@ def _joints_below(joint: int) -> list[int]:
         if parent == joint:
             out += _joints_below(child)
     return out
+
+
+def _largest_hidden(hidden: Callable[[float], bool]) -> float:
+    """The largest alpha in [0, 1] (to SEARCH_STEPS bisections) whose pose keeps the cuts hidden;
+    hidden(0) is the photo's own pose, which always does."""
+    low, high = 0.0, 1.0
+    for _ in range(SEARCH_STEPS):
+        middle = (low + high) / 2
+        low, high = (middle, high) if hidden(middle) else (low, middle)
+    return low
 
 
 class Framer:
@@ -159,11 +171,7 @@ class Framer:
 
         if hidden(1.0):
             return joints
-        low, high = 0.0, 1.0
-        for _ in range(SEARCH_STEPS):
-            middle = (low + high) / 2
-            low, high = (middle, high) if hidden(middle) else (low, middle)
-        return photo + low * (joints - photo)
+        return photo + _largest_hidden(hidden) * (joints - photo)
 
     @staticmethod
     def _moved(transforms: np.ndarray, points: np.ndarray, bones: np.ndarray) -> np.ndarray:
@@ -242,11 +250,7 @@ class Framer:
 
         if hidden(1.0):
             return False
-        low, high = 0.0, 1.0
-        for _ in range(SEARCH_STEPS):
-            middle = (low + high) / 2
-            low, high = (middle, high) if hidden(middle) else (low, middle)
-        new_end = pose(low)
+        new_end = pose(_largest_hidden(hidden))
         delta = _angle(new_end - start) - _angle(driven)
         rotation = np.array([[np.cos(delta), -np.sin(delta)], [np.sin(delta), np.cos(delta)]])
         below = _joints_below(spec.end)
