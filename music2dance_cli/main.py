@@ -181,8 +181,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return cmd_run(args)
 
 
+def write_demo_manifest(audio: Path, image: Path, rows: int) -> Path:
+    """manifest.csv beside the demo inputs, for `synth` and the shipped `nightly` deployment:
+    row i dances the photo (even i) or its mirror image (odd i) with motion seed i // 2, so each
+    pair of rows shares its audio, motion, render and densepose artifacts."""
+    from PIL import Image, ImageOps
+
+    mirrored = image.with_name(f"{image.stem}_mirrored.png")
+    ImageOps.mirror(Image.open(image)).save(mirrored)
+    photos = (image.name, mirrored.name)
+    lines = ["audio,image,seed", *(f"{audio.name},{photos[i % 2]},{i // 2}" for i in range(rows))]
+    manifest = image.with_name("manifest.csv")
+    manifest.write_text("\n".join(lines) + "\n")
+    return manifest
+
+
 def cmd_demo_inputs(args: argparse.Namespace) -> int:
-    for path in write_demo_inputs(Path(args.folder), seconds=args.seconds):
+    audio, image = write_demo_inputs(Path(args.folder), seconds=args.seconds)
+    for path in (audio, image, write_demo_manifest(audio, image, args.rows)):
         _write(str(path))
     return 0
 
@@ -283,9 +299,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--report", help="write a JSON run report")
     demo.set_defaults(func=cmd_demo)
 
-    inputs = sub.add_parser("demo-inputs", help="write the demo's music and photo into a folder")
+    inputs = sub.add_parser(
+        "demo-inputs", help="write the demo's music, photo and a manifest of clips into a folder"
+    )
     inputs.add_argument("folder")
     inputs.add_argument("--seconds", type=float, default=10.0, help="length of the music")
+    inputs.add_argument("--rows", type=int, default=4, help="clips in manifest.csv (default 4)")
     inputs.set_defaults(func=cmd_demo_inputs)
 
     plan = sub.add_parser("plan", help="which stages would run and why (runs nothing)")
