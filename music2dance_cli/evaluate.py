@@ -2,7 +2,8 @@
 
 Input is one run report (`music2dance run --report R.json`) or a dataset index (parquet or CSV
 with a `report` column, optional `clip` and `gt` columns). Output, under --out DIR: metrics.csv
-(one row per clip), metrics.md (the report's table layout) and <clip>/beats.png, contact_sheet.png.
+(one row per clip), metrics.json (the same numbers for `dvc metrics`), metrics.md (the report's
+table layout) and <clip>/beats.png, contact_sheet.png.
 """
 
 from __future__ import annotations
@@ -320,6 +321,26 @@ def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
     pd.DataFrame(rows, columns=list(CSV_COLUMNS)).to_csv(path, index=False)
 
 
+def write_metrics_json(
+    rows: list[dict[str, Any]], set_summary: Mapping[str, float | None], path: Path
+) -> None:
+    """The numbers as a DVC metrics file: one clip flat (`dvc metrics show` lists bas, pfc ...),
+    several keyed by clip with the set's numbers under `set`; metrics not measured are left out."""
+
+    def numbers(values: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            k: v if isinstance(v, bool) else _finite(v)
+            for k, v in values.items()
+            if isinstance(v, bool | int | float) and _finite(v) is not None
+        }
+
+    if len(rows) == 1:
+        doc = numbers(rows[0])
+    else:
+        doc = {row["clip"]: numbers(row) for row in rows} | {"set": numbers(set_summary)}
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+
+
 # -- command -----------------------------------------------------------------------------------
 def handler(args: argparse.Namespace) -> int:
     """Evaluate every clip; exit 1 when any clip misses a gate (the CSV says which)."""
@@ -351,9 +372,10 @@ def handler(args: argparse.Namespace) -> int:
     fps = float(evaluated[0].attrs["fps"])
     write_csv(rows, out / "metrics.csv")
     summary = set_metrics(evaluated, reference, fps) | set_video_metrics(clips)
+    write_metrics_json(rows, summary, out / "metrics.json")
     (out / "metrics.md").write_text(markdown_table(rows, summary))
     sys.stdout.write((out / "metrics.md").read_text())
-    return 0 if all(r["passed"] for r in rows) else 1
+    return 0 if args.exit_zero or all(r["passed"] for r in rows) else 1
 
 
 def register(subparsers: Any) -> None:
@@ -362,7 +384,14 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser("eval", help="metrics, quality gates and plots for finished runs")
     p.add_argument("source", help="run report JSON (run --report) or dataset index parquet/CSV")
-    p.add_argument("--out", required=True, help="folder for metrics.csv, metrics.md and plots")
+    p.add_argument(
+        "--out", required=True, help="folder for metrics.csv, metrics.json, metrics.md and plots"
+    )
+    p.add_argument(
+        "--exit-zero",
+        action="store_true",
+        help="exit 0 when a clip misses a gate (the metrics say which), e.g. in a DVC stage",
+    )
     p.add_argument("--gt", help="ground-truth video of the clip: enables PSNR and SSIM")
     p.add_argument("--reference-motions", help="folder of AIST++/EDGE npz/pkl: FID_k and FID_g")
     for metric, option in WEIGHT_OPTIONS.items():
