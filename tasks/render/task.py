@@ -10,7 +10,10 @@ import numpy as np
 from tasks.base import InputError, Param, StageContext, StageSpec
 from tasks.render.body import Body, builtin_body, pose_body
 from tasks.render.camera import Camera, fit_camera, frame_size, project
+from tasks.render.openpose import draw_pose
+from tasks.render.pose_keypoints import pose_keypoints
 from tasks.render.raster import part_maps, rasterize, shaded_preview
+from tasks.render.skinning import global_transforms
 
 CHUNK = 8  # frames per zarr chunk and per render batch
 Poser = Callable[[Body, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -45,7 +48,8 @@ def _frame_bounds(
 def _render_chunks(
     ctx: StageContext, body: Body, pose: Poser, camera: Camera, preview: bool
 ) -> None:
-    """Write parts (T, H, W), joints2d (T, 24, 2) and optionally preview (T, H, W, 3)."""
+    """Write parts (T, H, W), joints2d (T, 24, 2), keypoints (T, 20, 3) with their pose images
+    pose (T, H, W, 3) (OpenPose-style, as Wan2.2-Animate draws them), optionally preview."""
     motion = ctx.upstream["motion"]
     poses, trans = motion["poses"], motion["trans"]
     num_frames, height, width = poses.shape[0], camera.height, camera.width
@@ -54,6 +58,15 @@ def _render_chunks(
     )
     joints2d = ctx.out.create_array(
         "joints2d", shape=(num_frames, 24, 2), chunks=(1024, 24, 2), dtype="float32"
+    )
+    keypoints = ctx.out.create_array(
+        "keypoints", shape=(num_frames, 20, 3), chunks=(1024, 20, 3), dtype="float32"
+    )
+    pose_images = ctx.out.create_array(
+        "pose",
+        shape=(num_frames, height, width, 3),
+        chunks=(CHUNK, height, width, 3),
+        dtype="uint8",
     )
     rgb = None
     if preview:
@@ -65,10 +78,15 @@ def _render_chunks(
         )
     for start in range(0, num_frames, CHUNK):
         frames = slice(start, min(start + CHUNK, num_frames))
-        verts, joints = pose(body, np.asarray(poses[frames]), np.asarray(trans[frames]))
+        chunk_poses, chunk_trans = np.asarray(poses[frames]), np.asarray(trans[frames])
+        verts, joints = pose(body, chunk_poses, chunk_trans)
         face_ids = rasterize(project(verts, camera, frames), body.faces, height, width)
         parts[frames] = part_maps(face_ids, body.face_parts)
         joints2d[frames] = project(joints, camera, frames)[..., :2]
+        rot, pos = global_transforms(chunk_poses, chunk_trans)
+        points = pose_keypoints(rot, pos, camera, frames)
+        keypoints[frames] = points
+        pose_images[frames] = np.stack([draw_pose(height, width, p) for p in points])
         if rgb is not None:
             rgb[frames] = shaded_preview(face_ids, verts, body.faces, body.face_parts)
 
@@ -117,7 +135,7 @@ def check_params(params: Mapping[str, Any]) -> None:
 
 SPEC = StageSpec(
     name="render",
-    version=1,
+    version=2,  # 2: OpenPose-style keypoints and pose images
     upstream=("motion",),
     raw_inputs=(),
     params={

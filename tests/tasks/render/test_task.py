@@ -73,3 +73,24 @@ def test_bad_params_are_refused():
         SPEC.params["resolution"].check("render.resolution", 100000)
     with pytest.raises(InputError, match="one of"):
         SPEC.params["aspect"].check("render.aspect", "landscape")
+
+
+def test_pose_keypoints_follow_the_joints(tmp_path):
+    """keypoints (T, 20, 3): body points are the projected SMPL joints, the face points sit on
+    the head, and the pose images are those keypoints drawn."""
+    from tasks.render.openpose import draw_pose
+
+    out = _run(tmp_path)
+    keypoints, joints2d = out["keypoints"][:], out["joints2d"][:]
+    assert keypoints.shape == (11, 20, 3) and out["pose"].shape == (11, 64, 36, 3)
+    np.testing.assert_allclose(keypoints[:, 4, :2], joints2d[:, 21], atol=2e-3)  # right wrist
+    np.testing.assert_allclose(keypoints[:, 13, :2], joints2d[:, 7], atol=2e-3)  # left ankle
+    np.testing.assert_allclose(
+        keypoints[:, 1, :2], joints2d[:, [16, 17]].mean(axis=1), atol=2e-3
+    )  # neck
+    nose, neck, head = keypoints[:, 0, :2], keypoints[:, 1, :2], joints2d[:, 15]
+    assert (nose[:, 1] < neck[:, 1]).all() and (np.abs(nose[:, 0] - head[:, 0]) < 3).all()
+    assert keypoints[:, 0, 2].all()  # the face looks at the camera: the nose is seen
+    # The body's right is the image's left for a body facing the camera.
+    assert (keypoints[:, 2, 0] < keypoints[:, 5, 0]).all()
+    np.testing.assert_array_equal(out["pose"][3], draw_pose(64, 36, keypoints[3]))
