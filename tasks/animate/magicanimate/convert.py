@@ -18,7 +18,7 @@ motion modules are renamed, block by block:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import torch
 
@@ -62,34 +62,41 @@ def convert_official_unet(state_dict: Mapping[str, torch.Tensor]) -> dict[str, t
     return converted
 
 
+def named_keys(keys: set[str] | list[str], limit: int = 8) -> str:
+    """`n keys: a, b, ... (+m more)` for error messages that must name what is wrong."""
+    ordered = sorted(keys)
+    more = f" (+{len(ordered) - limit} more)" if len(ordered) > limit else ""
+    return f"{len(ordered)}: {', '.join(ordered[:limit])}{more}"
+
+
 def load_converted(
     model: torch.nn.Module,
     state_dict: Mapping[str, torch.Tensor],
     *,
-    allow_missing: bool = False,
+    may_miss: Callable[[str], bool] = lambda key: False,
     assign: bool = False,
 ) -> set[str]:
-    """Load `state_dict` strictly into `model`; return the keys it did not cover.
+    """Load `state_dict` strictly into `model`; return the (allowed) keys it did not cover.
 
-    Raises ValueError naming unexpected keys, shape mismatches and (unless `allow_missing`)
-    missing keys; derived buffers (`pos_embed.pe`) never count as missing. `assign` adopts the
+    Raises ValueError naming unexpected keys, shape mismatches and missing keys that `may_miss`
+    does not allow; derived buffers (`pos_embed.pe`) never count as missing. `assign` adopts the
     given tensors (for models built on the meta device).
     """
     own = {k: v for k, v in model.state_dict().items() if not _DERIVED.search(k)}
-    unexpected = sorted(set(state_dict) - set(own))
-    mismatched = sorted(
-        f"{k}: {tuple(state_dict[k].shape)} vs {tuple(v.shape)}"
+    unexpected = set(state_dict) - set(own)
+    mismatched = {
+        f"{k} {tuple(state_dict[k].shape)} vs {tuple(v.shape)}"
         for k, v in own.items()
         if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)
-    )
+    }
     missing = set(own) - set(state_dict)
     problems = []
     if unexpected:
-        problems.append(f"{len(unexpected)} unexpected keys, e.g. {unexpected[:3]}")
+        problems.append("unexpected keys " + named_keys(unexpected))
     if mismatched:
-        problems.append(f"{len(mismatched)} shape mismatches, e.g. {mismatched[:3]}")
-    if missing and not allow_missing:
-        problems.append(f"{len(missing)} missing keys, e.g. {sorted(missing)[:3]}")
+        problems.append("shape mismatches " + named_keys(mismatched))
+    if forbidden := {k for k in missing if not may_miss(k)}:
+        problems.append("missing keys " + named_keys(forbidden))
     if problems:
         raise ValueError(f"{type(model).__name__} weights do not fit: " + "; ".join(problems))
     model.load_state_dict(dict(state_dict), strict=False, assign=assign)

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from accelerate import init_empty_weights
@@ -24,7 +26,7 @@ from diffusers import AutoencoderKL, ControlNetModel, UNet2DConditionModel
 from safetensors.torch import load_file
 from transformers import CLIPTextModel, CLIPTokenizer
 
-from tasks.animate.magicanimate.convert import convert_official_unet, load_converted
+from tasks.animate.magicanimate.convert import convert_official_unet, load_converted, named_keys
 from tasks.animate.magicanimate.face import FaceEncoder
 from tasks.animate.magicanimate.pipeline import MagicAnimatePipeline, magicanimate_scheduler
 from tasks.animate.magicanimate.reduce import reduce_attention
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 
 SD15_DIRNAME = "stable-diffusion-v1-5"
 VAE_DIRNAME = "sd-vae-ft-mse"
+ModelT = TypeVar("ModelT")
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,19 @@ def resolve_weights(
     return paths
 
 
+# The official appearance encoder replaced these modules by Identity/None (their output is never
+# read), so its file lacks them: conv_norm_out, conv_out, and all of up_blocks.3.attentions.2
+# except the norm1 whose output feeds the reference bank (and proj_in before it).
+PRUNED_APPEARANCE_KEYS = re.compile(
+    r"^(conv_norm_out|conv_out)\.|^up_blocks\.3\.attentions\.2\.(proj_out|transformer_blocks\.0\."
+    r"(attn1\.to_(q|k|v|out\.0)|attn2|norm2|norm3|ff))\."
+)
+
+
+def is_pruned_appearance_key(key: str) -> bool:
+    return PRUNED_APPEARANCE_KEYS.match(key) is not None
+
+
 def _load_weights_file(folder: Path) -> dict[str, torch.Tensor]:
     """The diffusers weight file of a model folder (safetensors preferred)."""
     for name in ("diffusion_pytorch_model.safetensors", "model.safetensors"):
@@ -106,30 +122,66 @@ def _load_weights_file(folder: Path) -> dict[str, torch.Tensor]:
     raise InputError(f"no model weights (*.safetensors or *.bin) in {folder}")
 
 
+def _weights_misfit(what: str, folder: Path, err: ValueError) -> InputError:
+    return InputError(
+        f"{what} weights in {folder} do not fit its config ({err}); download it again"
+    )
+
+
+def load_strict(cls: type[ModelT], folder: Path, what: str) -> ModelT:
+    """`cls.from_pretrained(folder)` where a missing, unexpected or misshapen key is an error
+    naming the keys (diffusers and transformers only warn, or fail later on a meta tensor)."""
+    model, info = cls.from_pretrained(folder, output_loading_info=True)
+    problems = [
+        f"{kind.replace('_', ' ')} {named_keys(keys)}"
+        for kind in ("missing_keys", "unexpected_keys", "mismatched_keys")
+        if (keys := {k if isinstance(k, str) else k[0] for k in info.get(kind, [])})
+    ]
+    if problems:
+        raise _weights_misfit(what, folder, ValueError("; ".join(problems)))
+    return model
+
+
 def load_video_unet(paths: WeightPaths) -> MagicAnimateUNet:
-    """The video UNet from `temporal_attention.ckpt`, completed from SD 1.5 if it lacks 2-D keys."""
+    """The video UNet from `temporal_attention.ckpt`, completed from SD 1.5 if it lacks 2-D keys
+    (only keys SD 1.5 has may be absent: a missing motion-module key is an error)."""
     config = json.loads((paths.sd15 / "unet" / "config.json").read_text())
     with init_empty_weights():
         unet = build_video_unet(config)
     ckpt = torch.load(paths.temporal_attention, map_location="cpu", weights_only=True, mmap=True)
-    missing = load_converted(unet, convert_official_unet(ckpt), allow_missing=True, assign=True)
-    if missing:
-        log.info("temporal_attention.ckpt lacks %d keys; taking them from SD 1.5", len(missing))
-        sd_unet = _load_weights_file(paths.sd15 / "unet")
-        still = sorted(k for k in missing if k not in sd_unet)
-        if still:
-            raise InputError(f"video UNet weights missing {len(still)} keys, e.g. {still[:3]}")
-        load_converted(unet, {k: sd_unet[k] for k in missing}, allow_missing=True, assign=True)
+    sd_unet: dict[str, torch.Tensor] = {}
+    try:
+        missing = load_converted(
+            unet,
+            convert_official_unet(ckpt),
+            may_miss=lambda k: ".motion_modules." not in k,
+            assign=True,
+        )
+        if missing:
+            log.info("temporal_attention.ckpt lacks %d keys; taking them from SD 1.5", len(missing))
+            sd_unet = _load_weights_file(paths.sd15 / "unet")
+            load_converted(
+                unet,
+                {k: sd_unet[k] for k in missing if k in sd_unet},
+                may_miss=lambda k: k not in missing,
+                assign=True,
+            )
+    except ValueError as err:
+        folder = paths.sd15 / "unet" if sd_unet else paths.temporal_attention
+        raise _weights_misfit("video UNet", folder, err) from err
     return unet
 
 
 def load_appearance_encoder(paths: WeightPaths) -> UNet2DConditionModel:
-    """The appearance encoder; the official release pruned its output layers (zeros here)."""
+    """The appearance encoder; only the officially pruned layers may be absent (zeros here)."""
     config = json.loads((paths.appearance_encoder / "config.json").read_text())
     with init_empty_weights():
         encoder = UNet2DConditionModel.from_config(config)
     state = _load_weights_file(paths.appearance_encoder)
-    pruned = load_converted(encoder, state, allow_missing=True, assign=True)
+    try:
+        pruned = load_converted(encoder, state, may_miss=is_pruned_appearance_key, assign=True)
+    except ValueError as err:
+        raise _weights_misfit("appearance encoder", paths.appearance_encoder, err) from err
     for key in pruned:  # still on the meta device: give them zeros (their output is unused)
         shape = encoder.get_parameter(key).shape
         set_module_tensor_to_device(encoder, key, "cpu", value=torch.zeros(shape))
@@ -154,12 +206,12 @@ def load_pipeline(
         face_encoder = FaceEncoder.from_config(face_state["config"])
         reduced_levels = int(face_state.get("reduced_levels", 0))
     pipe = MagicAnimatePipeline(
-        vae=AutoencoderKL.from_pretrained(paths.vae),
+        vae=load_strict(AutoencoderKL, paths.vae, "sd-vae-ft-mse"),
         unet=load_video_unet(paths),
-        controlnet=ControlNetModel.from_pretrained(paths.controlnet),
+        controlnet=load_strict(ControlNetModel, paths.controlnet, "DensePose ControlNet"),
         appearance_encoder=load_appearance_encoder(paths),
         scheduler=magicanimate_scheduler(),
-        text_encoder=CLIPTextModel.from_pretrained(paths.sd15 / "text_encoder"),
+        text_encoder=load_strict(CLIPTextModel, paths.sd15 / "text_encoder", "SD 1.5 text encoder"),
         tokenizer=CLIPTokenizer.from_pretrained(paths.sd15 / "tokenizer"),
         face_encoder=face_encoder,
     )

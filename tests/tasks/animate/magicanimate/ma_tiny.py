@@ -12,9 +12,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from diffusers import AutoencoderKL, ControlNetModel, UNet2DConditionModel
+from safetensors.torch import save_file
+from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
 from tasks.animate.magicanimate.convert import convert_official_unet, load_converted
 from tasks.animate.magicanimate.face import FaceEncoder
+from tasks.animate.magicanimate.loading import is_pruned_appearance_key
 from tasks.animate.magicanimate.pipeline import MagicAnimatePipeline, magicanimate_scheduler
 from tasks.animate.magicanimate.unet import MagicAnimateUNet, build_video_unet
 from tests.tasks.animate.magicanimate.ma_seeding import TINY_2D, TINY_VAE, seeded_state_dict
@@ -44,7 +47,7 @@ def tiny_appearance_encoder() -> UNet2DConditionModel:
     """The golden appearance encoder (seed 3); its pruned layers stay at random init."""
     encoder = UNet2DConditionModel(**TINY_2D).eval()
     shapes = official_shapes(golden("reference_attention.npz")["encoder_keys"])
-    load_converted(encoder, seeded_state_dict(shapes, 3), allow_missing=True)
+    load_converted(encoder, seeded_state_dict(shapes, 3), may_miss=is_pruned_appearance_key)
     return encoder
 
 
@@ -79,3 +82,39 @@ def tiny_pipeline(face_encoder: FaceEncoder | None = None) -> MagicAnimatePipeli
 def tiny_text() -> torch.Tensor:
     """The golden empty-prompt embedding (1, 8, 32) of the tiny CLIP text encoder."""
     return torch.from_numpy(golden("pipeline_steps.npz")["text"])
+
+
+def tiny_release(root: Path) -> Path:
+    """The official `pretrained_models/` layout with tiny seeded weights; returns MagicAnimate/."""
+    weights = root / "MagicAnimate"
+    encoder = weights / "appearance_encoder"
+    encoder.mkdir(parents=True)  # as released: only the official (pruned) keys
+    (encoder / "config.json").write_text(json.dumps(dict(tiny_appearance_encoder().config)))
+    encoder_shapes = official_shapes(golden("reference_attention.npz")["encoder_keys"])
+    save_file(seeded_state_dict(encoder_shapes, 3), encoder / "diffusion_pytorch_model.safetensors")
+    tiny_controlnet().save_pretrained(weights / "densepose_controlnet")
+    (weights / "temporal_attention").mkdir(parents=True)
+    shapes = official_shapes(golden("unet_forward.npz")["official_keys"])
+    torch.save(seeded_state_dict(shapes, 1), weights / "temporal_attention/temporal_attention.ckpt")
+    sd15 = root / "stable-diffusion-v1-5"
+    (sd15 / "unet").mkdir(parents=True)
+    (sd15 / "unet/config.json").write_text(json.dumps(TINY_2D))
+    text_config = CLIPTextConfig(
+        vocab_size=16,
+        hidden_size=32,
+        intermediate_size=37,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        max_position_embeddings=8,
+    )
+    torch.manual_seed(0)
+    CLIPTextModel(text_config).save_pretrained(sd15 / "text_encoder")
+    vocab = root / "vocab.json"
+    vocab.write_text(json.dumps({"<|startoftext|>": 0, "<|endoftext|>": 1, "!": 2}))
+    (root / "merges.txt").write_text("#version: 0.2\n")
+    tokenizer = CLIPTokenizer(
+        str(vocab), str(root / "merges.txt"), model_max_length=8, pad_token="!"
+    )
+    tokenizer.save_pretrained(sd15 / "tokenizer")
+    tiny_vae().save_pretrained(root / "sd-vae-ft-mse")
+    return weights

@@ -9,7 +9,6 @@ import pytest
 import torch
 import zarr
 from safetensors.torch import save_file
-from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
 from tasks.animate.magicanimate.face import FaceAttention, FaceEncoder
 from tasks.animate.magicanimate.loading import WeightPaths, load_video_unet
@@ -20,47 +19,9 @@ from tests.tasks.animate.magicanimate.ma_seeding import TINY_2D, pattern_video, 
 from tests.tasks.animate.magicanimate.ma_tiny import (
     golden,
     official_shapes,
-    tiny_appearance_encoder,
-    tiny_controlnet,
-    tiny_vae,
+    tiny_release,
     tiny_video_unet,
 )
-
-
-def _tiny_release(root: Path) -> Path:
-    """The official `pretrained_models/` layout with tiny seeded weights; returns MagicAnimate/."""
-    weights = root / "MagicAnimate"
-    encoder = weights / "appearance_encoder"
-    encoder.mkdir(parents=True)  # as released: only the official (pruned) keys
-    (encoder / "config.json").write_text(json.dumps(dict(tiny_appearance_encoder().config)))
-    encoder_shapes = official_shapes(golden("reference_attention.npz")["encoder_keys"])
-    save_file(seeded_state_dict(encoder_shapes, 3), encoder / "diffusion_pytorch_model.safetensors")
-    tiny_controlnet().save_pretrained(weights / "densepose_controlnet")
-    (weights / "temporal_attention").mkdir(parents=True)
-    shapes = official_shapes(golden("unet_forward.npz")["official_keys"])
-    torch.save(seeded_state_dict(shapes, 1), weights / "temporal_attention/temporal_attention.ckpt")
-    sd15 = root / "stable-diffusion-v1-5"
-    (sd15 / "unet").mkdir(parents=True)
-    (sd15 / "unet/config.json").write_text(json.dumps(TINY_2D))
-    text_config = CLIPTextConfig(
-        vocab_size=16,
-        hidden_size=32,
-        intermediate_size=37,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        max_position_embeddings=8,
-    )
-    torch.manual_seed(0)
-    CLIPTextModel(text_config).save_pretrained(sd15 / "text_encoder")
-    vocab = root / "vocab.json"
-    vocab.write_text(json.dumps({"<|startoftext|>": 0, "<|endoftext|>": 1, "!": 2}))
-    (root / "merges.txt").write_text("#version: 0.2\n")
-    tokenizer = CLIPTokenizer(
-        str(vocab), str(root / "merges.txt"), model_max_length=8, pad_token="!"
-    )
-    tokenizer.save_pretrained(sd15 / "tokenizer")
-    tiny_vae().save_pretrained(root / "sd-vae-ft-mse")
-    return weights
 
 
 def _face_adapter(path: Path) -> Path:
@@ -114,7 +75,7 @@ def test_missing_weights_error_lists_every_folder(tmp_path: Path) -> None:
 
 
 def test_stage_animates_from_release_folders(tmp_path: Path) -> None:
-    weights = _tiny_release(tmp_path / "pretrained_models")
+    weights = tiny_release(tmp_path / "pretrained_models")
     adapter = _face_adapter(tmp_path / "face.pt")
     ctx = _context(tmp_path / "work", weights, 18, adapter)
     (tmp_path / "work").mkdir()
@@ -163,7 +124,7 @@ def test_compile_param_compiles_unet_and_controlnet(tmp_path: Path, monkeypatch)
         return module
 
     monkeypatch.setattr(torch, "compile", fake_compile)
-    weights = _tiny_release(tmp_path / "pretrained_models")
+    weights = tiny_release(tmp_path / "pretrained_models")
     ctx = _context(tmp_path / "work", weights, 4)
     ctx.params["compile"] = True
     (tmp_path / "work").mkdir()
