@@ -3,7 +3,8 @@
 This is the command `dvc.yaml` runs, one DVC stage per pipeline stage: DVC decides which stages
 are stale from params and code, the store reuses whatever is already computed. The small JSON it
 writes (stage, key, URI) is the DVC output, so a downstream DVC stage reruns only when the key of
-its upstream changed; the arrays stay in the content-addressed store.
+its upstream changed; the arrays stay in the content-addressed store. It also lists the key of
+every stage it needed and the store, so `music2dance eval` reads it as a run report.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def handler(args: argparse.Namespace) -> int:
         materialize(stage_specs()[entry.planned.name], entry.planned, str(store.root))
     target = plan[args.name].planned
     record = {"stage": target.name, "key": target.key, "uri": store.uri(target.name, target.key)}
+    record |= {"store": str(store.root)}
+    record |= {"stages": [{"name": e.planned.name, "key": e.planned.key} for e in entries]}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record | {"upstream": target.upstream}, indent=2) + "\n")
