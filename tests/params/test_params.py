@@ -11,7 +11,9 @@ def test_defaults_and_rules_name_the_same_keys():
 
     defaults, rules = load_defaults(), param_rules()
     assert list(rules) == list(STAGE_ORDER)
-    rules |= {"evaluate": EVALUATE.params, "gates": GATE_RULES}
+    from tasks.dataset.task import PARAMS as DATASET
+
+    rules |= {"evaluate": EVALUATE.params, "gates": GATE_RULES, "dataset": DATASET}
     assert set(defaults) == set(rules)
     for section, keys in rules.items():
         assert set(defaults[section]) == set(keys), section
