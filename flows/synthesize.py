@@ -382,9 +382,12 @@ def finish(
     store_root: str,
     out: str,
     evaluate: Iterable[str] | None = None,
+    export: Iterable[tuple[str, str]] = (),
+    export_sets: Iterable[str] = (),
 ) -> dict[str, Any]:
     """Index, videos and summary; with `evaluate` (evaluate.*/gates.* overrides, maybe empty)
-    every done row is measured too."""
+    every done row is measured too; `export`: (format, folder) training datasets of the done
+    clips (tasks/dataset, dataset.* overrides in `export_sets`), a rerun adds only missing ones."""
     store = open_store(store_root)
     records = [row_record(p, futures, store) for p in plans]
     if evaluate is not None:
@@ -398,6 +401,10 @@ def finish(
         )
         summary["passed"] = sum(r.get("passed") is True for r in records)
         summary["gates_failed"] = dict(missed)
+    if export := list(export):
+        from tasks.dataset.task import export_dataset
+
+        summary["export"] = export_dataset(index, store_root, export, export_sets)
     (Path(out) / "summary.json").write_text(json.dumps(summary, indent=2))
     log.info("%d rows: %d done, %d failed", summary["rows"], summary["done"], summary["failed"])
     return summary
@@ -414,6 +421,8 @@ def synthesize(
     retry_delay_seconds: float = 5.0,
     gpus: bool = False,
     evaluate: list[str] | None = None,
+    export: list[tuple[str, str]] | None = None,
+    export_sets: list[str] | None = None,
 ) -> dict[str, Any]:
     """Render every manifest row; returns the summary (rows, done, failed, index path).
     `gpus`: GPU stages request one GPU each from a Dask or Ray cluster. `evaluate` (a list of
@@ -428,4 +437,4 @@ def synthesize(
     for done, ((name, key), future) in enumerate(futures.items(), 1):
         future.wait()
         log.info("%d/%d %-10s %s %s", done, len(futures), name, key[:12], future.state.name)
-    return finish(plans, futures, store_root, out, evaluate)
+    return finish(plans, futures, store_root, out, evaluate, export or (), export_sets or ())

@@ -34,14 +34,16 @@ def handler(args: argparse.Namespace) -> int:
 
     store = store_root(args.store)
     metric_sets = [o for o in args.set if o.startswith(("evaluate.", "gates."))]
-    stage_sets = [o for o in args.set if o not in metric_sets]
+    export_sets = [o for o in args.set if o.startswith("dataset.")]
+    stage_sets = [o for o in args.set if o not in metric_sets + export_sets]
+    export = [tuple(pair) for pair in args.export]
     evaluate = metric_sets if args.evaluate else None
     plans = plan_manifest(read_manifest(args.manifest), store, stage_sets)
     missing = missing_artifacts(plans)
     bad = sum(p.error is not None for p in plans)
     log.info("%d rows (%d bad); %d artifact(s) to compute", len(plans), bad, len(missing))
     if not missing:
-        summary = finish(plans, {}, store, args.out, evaluate)
+        summary = finish(plans, {}, store, args.out, evaluate, export, export_sets)
     else:
         from flows.synthesize import synthesize
 
@@ -61,6 +63,8 @@ def handler(args: argparse.Namespace) -> int:
                 retries=args.retries,
                 gpus=args.gpus,
                 evaluate=evaluate,
+                export=export,
+                export_sets=export_sets,
             )
     sys.stdout.write(json.dumps(summary, indent=2) + "\n")
     return 0 if summary["failed"] == 0 else 1
@@ -93,6 +97,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=[],
         metavar="STAGE=N",
         help="at most N runs of STAGE at once, server-wide (default animate=1)",
+    )
+    p.add_argument(
+        "--export",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("FORMAT", "DIR"),
+        help="also write a training dataset of the done clips: webdataset (tar shards, a local "
+        "folder or URL) or tiktok (images/, densepose/, faces.json per clip); reruns add only "
+        "missing clips (params: dataset.*)",
     )
     p.add_argument("--retries", type=int, default=2, help="retries of transient IO failures")
     p.add_argument(
