@@ -23,11 +23,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tasks.body.skeleton import JOINT_NAMES, PARENTS, UPRIGHT, forward_kinematics  # noqa: E402
 from tasks.motion.library.acclaim import read_asf_amc  # noqa: E402
 from tasks.motion.library.build import find_asf  # noqa: E402
 from tasks.motion.library.clips import LIBRARY_FPS, load_library  # noqa: E402
 from tasks.motion.library.retarget import CHILD, map_joints  # noqa: E402
-from tasks.motion.skeleton import JOINT_NAMES, PARENTS, UPRIGHT, forward_kinematics  # noqa: E402
 
 SOURCE_FPS = {"60": 60, "61": 60, "93": 60, "05": 120, "19": 120}  # as in data/README.md
 SHEETS = ("60_01", "61_03", "05_06", "05_16", "93_08", "19_15")

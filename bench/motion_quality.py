@@ -31,14 +31,14 @@ from params import load_defaults  # noqa: E402
 from tasks.audio.decode import load_audio  # noqa: E402
 from tasks.audio.features import FPS, SAMPLE_RATE, extract_features  # noqa: E402
 from tasks.audio.synth import synth_music  # noqa: E402
+from tasks.body.beats import beat_alignment_score  # noqa: E402
+from tasks.body.skeleton import forward_kinematics  # noqa: E402
 from tasks.densepose.colors import colorize  # noqa: E402
 from tasks.evaluate import motion as metrics  # noqa: E402
 from tasks.motion.choreographer import choreograph  # noqa: E402
 from tasks.motion.library.clips import load_library, mirror_clip  # noqa: E402
 from tasks.motion.library.graph import build_graph  # noqa: E402
 from tasks.motion.library.synthesis import Framing, synthesize  # noqa: E402
-from tasks.motion.metrics import beat_alignment_score  # noqa: E402
-from tasks.motion.skeleton import forward_kinematics  # noqa: E402
 from tasks.render.body import builtin_body, pose_body  # noqa: E402
 from tasks.render.camera import fit_camera, project  # noqa: E402
 from tasks.render.raster import part_maps, rasterize  # noqa: E402

@@ -79,7 +79,7 @@ def main() -> None:
     _, rss30, _ = run(30, "s30")
 
     from artifacts.store import Store
-    from tasks.motion.metrics import beat_alignment_score
+    from tasks.body.beats import beat_alignment_score
 
     store = Store(work / "s10")
     keys = {s["name"]: s["key"] for s in report["stages"]}

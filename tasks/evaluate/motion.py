@@ -1,7 +1,7 @@
 """Motion metrics on joint positions: PFC, foot skating, jerk, AIST++ features, FID and diversity.
 
 Joints are (T, 24, 3) SMPL joint positions in metres in our z-up world at `fps` frames per second.
-Beat alignment lives in `tasks.motion.metrics.beat_alignment_score` (one copy for the project).
+Beat alignment lives in `tasks.body.beats.beat_alignment_score` (one copy for the project).
 
 References: PFC from EDGE (Tseng et al. 2023, `calc_physical_score`); kinetic and geometric
 ("manual") features, FID_k / FID_g and diversity as used by Bailando (Li et al. 2022) on the AIST++

@@ -9,8 +9,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy.ndimage import gaussian_filter1d
 
+from tasks.body.beats import motion_beats
 from tasks.evaluate.body import FrameCheck, PhotoBody
-from tasks.motion.metrics import motion_beats
 
 CYAN, RED, MAGENTA, YELLOW = (0, 255, 255), (255, 0, 0), (255, 0, 255), (255, 255, 0)
 PART_NAMES = (("head", (23, 24)), ("torso", (1, 2)), ("arms", (15, 16, 17, 18, 19, 20, 21, 22)),

@@ -6,7 +6,7 @@ Accepted files, each one clip:
   raw AIST++ (y-up, 60 fps, trans in scaled units), turned into EDGE's frame exactly as EDGE's
   loader does (trans / scaling, root and trans rotated +90 deg about X, every 2nd frame);
   without it the poses are taken as already z-up at 30 fps (EDGE's `smpl_poses`, our export).
-- `.pkl` is read with a restricted unpickler (`tasks.motion.aist`): code is never executed.
+- `.pkl` is read with a restricted unpickler (`tasks.body.aist`): code is never executed.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from tasks.base import InputError
-from tasks.motion.aist import aist_to_edge, read_motion_file
-from tasks.motion.skeleton import forward_kinematics
+from tasks.body.aist import aist_to_edge, read_motion_file
+from tasks.body.skeleton import forward_kinematics
 
 
 def clip_joints(path: Path) -> np.ndarray:

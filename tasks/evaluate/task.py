@@ -14,6 +14,7 @@ import numpy as np
 import zarr
 
 from tasks.base import Param, StageContext, StageSpec
+from tasks.body.beats import beat_alignment_score, motion_beats
 from tasks.evaluate.body import background_change, check_frame, read_photo
 from tasks.evaluate.identity import face_embedding, identity_distances, largest_face
 from tasks.evaluate.motion import (
@@ -26,7 +27,6 @@ from tasks.evaluate.motion import (
 )
 from tasks.evaluate.segment import PersonSegmenter
 from tasks.evaluate.video import match_size
-from tasks.motion.metrics import beat_alignment_score, motion_beats
 
 BLOCK = 16  # frames decoded per zarr read
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from tasks.motion.skeleton import NUM_JOINTS, OFFSETS, UPRIGHT, align_vectors
+from tasks.body.skeleton import NUM_JOINTS, OFFSETS, UPRIGHT, align_vectors
 
 SECTION_BEATS = 8
 DEFAULT_BPM = 120.0  # beat grid when the music has fewer than two beats

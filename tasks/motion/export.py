@@ -18,7 +18,7 @@ import zarr
 from scipy.spatial.transform import Rotation
 
 from tasks.base import InputError
-from tasks.motion.skeleton import JOINT_NAMES, NUM_JOINTS, OFFSETS, PARENTS, UPRIGHT
+from tasks.body.skeleton import JOINT_NAMES, NUM_JOINTS, OFFSETS, PARENTS, UPRIGHT
 
 FORMATS = ("pkl", "npz", "bvh")
 EULER_ORDER = "ZXY"  # BVH channel order Zrotation Xrotation Yrotation: R = Rz Rx Ry

@@ -8,12 +8,12 @@ from typing import Any
 import numpy as np
 
 from tasks.base import InputError, Param, StageContext, StageSpec
+from tasks.body.skeleton import NUM_JOINTS, forward_kinematics, to_motion151
 from tasks.motion.choreographer import choreograph
 from tasks.motion.edge.params import PARAMS as EDGE_PARAMS
 from tasks.motion.library.clips import BUNDLED
 from tasks.motion.library.graph import library_graph
 from tasks.motion.library.synthesis import Framing, synthesize
-from tasks.motion.skeleton import NUM_JOINTS, forward_kinematics, to_motion151
 
 _CHUNK_FRAMES = 256
 

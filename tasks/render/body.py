@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tasks.motion.skeleton import PARENTS
+from tasks.body.skeleton import PARENTS
 from tasks.render.skinning import global_transforms, rest_joints, skin
 
 NUM_JOINTS = 24

@@ -1,6 +1,6 @@
 """Linear blend skinning (LBS) on top of tasks/motion's forward kinematics.
 
-Conventions follow EDGE/SMPL (tasks/motion/skeleton.py): `poses` (T, 24, 3) axis-angle local
+Conventions follow EDGE/SMPL (tasks/body/skeleton.py): `poses` (T, 24, 3) axis-angle local
 rotations in SMPL joint order, `trans` (T, 3) the root position in the z-up world, metres. The root
 rotation already contains Rx(+90deg), which maps SMPL's y-up rest frame to the z-up world, so no
 extra rotation is applied here. Joints are posed with EDGE's fixed bone offsets, so they match
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tasks.motion.skeleton import OFFSETS, PARENTS, forward_kinematics_matrices, rotation_matrices
+from tasks.body.skeleton import OFFSETS, PARENTS, forward_kinematics_matrices, rotation_matrices
 
 
 def rest_joints() -> np.ndarray:

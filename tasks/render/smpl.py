@@ -39,7 +39,7 @@ import smplx.lbs
 import torch
 
 from tasks.base import InputError
-from tasks.motion.skeleton import NUM_JOINTS, PARENTS, rotation_matrices
+from tasks.body.skeleton import NUM_JOINTS, PARENTS, rotation_matrices
 from tasks.render.body import Body
 from tasks.render.skinning import global_transforms
 from tasks.render.smpl_parts import parts_from_uv, parts_from_weights, read_uv_processed

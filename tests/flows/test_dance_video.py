@@ -10,8 +10,7 @@ import pytest
 from artifacts.store import Store
 from music2dance_cli.main import main
 from tasks.animate.video import probe_video
-
-from .conftest import FAST
+from tests.conftest import FAST
 
 STAGES = ["audio", "motion", "render", "densepose", "align", "animate"]
 

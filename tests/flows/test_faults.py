@@ -8,8 +8,7 @@ from pathlib import Path
 
 from artifacts.store import Store
 from music2dance_cli.main import main
-
-from .conftest import FAST
+from tests.conftest import FAST
 
 ROOT = Path(__file__).resolve().parents[2]
 

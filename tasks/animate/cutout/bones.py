@@ -1,6 +1,6 @@
 """2D bones of the cutout: which reference pixels ride on which bone, and how each bone moves.
 
-The 24 SMPL joints (tasks.motion.skeleton.JOINT_NAMES) are grouped into 14 rigid-ish 2D bones,
+The 24 SMPL joints (tasks.body.skeleton.JOINT_NAMES) are grouped into 14 rigid-ish 2D bones,
 each owning the DensePose parts drawn over it (tasks.render.body lists the part indices). Per
 frame a bone maps its reference segment onto the driving segment (rotation, stretch along the
 bone, the body's overall scale across it); the torso takes a least-squares affine of hips, neck
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from tasks.motion.skeleton import PARENTS
+from tasks.body.skeleton import PARENTS
 
 NUM_BONES = 14
 TORSO, HEAD = 0, 1

@@ -33,7 +33,7 @@ from tasks.animate.cutout.bones import (
     children,
     shoulder_width,
 )
-from tasks.motion.skeleton import PARENTS
+from tasks.body.skeleton import PARENTS
 
 HIDDEN_MARGIN = 0.0  # px: a cut point this close to (or past) the frame edge is not seen
 MIN_CUT = 0.5  # a limb cut by the frame on at least this share of its thickness (radius) is pinned

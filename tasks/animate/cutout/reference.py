@@ -21,7 +21,7 @@ from skimage.transform import SimilarityTransform
 from tasks.animate.cutout.background import outside_photo
 from tasks.animate.cutout.matte import disc, grabcut_matte, grabcut_seeds, others_region
 from tasks.base import InputError
-from tasks.motion.skeleton import PARENTS
+from tasks.body.skeleton import PARENTS
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ Input layout (AIST++ as EDGE's `edge_aistpp/` folder holds it):
                                        mBR0.wav, the AIST dance database's naming)
     ROOT/splits/crossmodal_{train,test}.txt, ignore_list.txt   (optional: EDGE's split)
 
-Motions are stood up and downsampled as EDGE's loader does (`tasks.motion.aist`); features are
+Motions are stood up and downsampled as EDGE's loader does (`tasks.body.aist`); features are
 the audio stage's 35-d baseline features of the music (default) or 4800-d Jukebox features
 (`features="jukebox"`, to fine-tune the released checkpoint), cut to the motion's length.
 Jukebox features are extracted per 5 s window at 2.5 s stride through the resumable window cache
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from tasks.base import InputError
-from tasks.motion.aist import aist_to_edge, read_motion_file
+from tasks.body.aist import aist_to_edge, read_motion_file
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "test", "all")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tasks.motion.skeleton import NUM_JOINTS
+from tasks.body.skeleton import NUM_JOINTS
 
 CONTACTS = slice(0, 4)
 ROOT = slice(4, 7)

@@ -9,6 +9,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from tasks.body.skeleton import (
+    NUM_JOINTS,
+    axis_angle_from_6d,
+    forward_kinematics,
+)
 from tasks.motion.edge.checkpoint import EdgeWeights
 from tasks.motion.edge.diffusion import (
     Constraint,
@@ -20,11 +25,6 @@ from tasks.motion.edge.diffusion import (
 )
 from tasks.motion.edge.editing import Edit, constraint_arrays
 from tasks.motion.edge.longform import ROT, WINDOW, merge_windows, num_windows, split_windows
-from tasks.motion.skeleton import (
-    NUM_JOINTS,
-    axis_angle_from_6d,
-    forward_kinematics,
-)
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ import math
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from tasks.body.skeleton import NUM_JOINTS, matrix_from_6d, matrix_to_6d
 from tasks.motion.edge.diffusion import OVERLAP
-from tasks.motion.skeleton import NUM_JOINTS, matrix_from_6d, matrix_to_6d
 
 WINDOW = 2 * OVERLAP  # frames per window (5 s at 30 fps)
 ROT = slice(7, 7 + 6 * NUM_JOINTS)  # 24 x 6D rotation channels of the 151-d vector

@@ -10,12 +10,12 @@ import numpy as np
 import torch
 
 from tasks.base import InputError, StageContext
+from tasks.body.skeleton import forward_kinematics, to_motion151
 from tasks.motion.edge.checkpoint import load_edge
 from tasks.motion.edge.editing import Edit, parse_joints
 from tasks.motion.edge.generate import generate
 from tasks.motion.edge.jukebox import DIM, file_windows, jukemirlib_extractor
 from tasks.motion.edge.longform import split_windows
-from tasks.motion.skeleton import forward_kinematics, to_motion151
 
 
 def read_reference(path: str | Path) -> np.ndarray:

@@ -23,11 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from tasks.motion.edge.checkpoint import EdgeWeights, MinMaxNormalizer, load_edge, save_converted
-from tasks.motion.edge.diffusion import GaussianDiffusion
-from tasks.motion.edge.longform import WINDOW
-from tasks.motion.edge.model import DanceDecoder, EdgeConfig
-from tasks.motion.skeleton import (
+from tasks.body.skeleton import (
     FOOT_JOINTS,
     NUM_JOINTS,
     OFFSETS,
@@ -35,6 +31,10 @@ from tasks.motion.skeleton import (
     forward_kinematics,
     to_motion151,
 )
+from tasks.motion.edge.checkpoint import EdgeWeights, MinMaxNormalizer, load_edge, save_converted
+from tasks.motion.edge.diffusion import GaussianDiffusion
+from tasks.motion.edge.longform import WINDOW
+from tasks.motion.edge.model import DanceDecoder, EdgeConfig
 
 log = logging.getLogger(__name__)
 

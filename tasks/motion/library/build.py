@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from tasks.base import InputError
-from tasks.motion.aist import aist_to_edge, read_motion_file
+from tasks.body.aist import aist_to_edge, read_motion_file
 from tasks.motion.library.acclaim import read_asf_amc
 from tasks.motion.library.bvh import read_bvh
 from tasks.motion.library.clips import LIBRARY_FPS, MotionClip, load_library, save_library

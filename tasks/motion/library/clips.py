@@ -18,7 +18,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from tasks.base import InputError
-from tasks.motion.skeleton import NUM_JOINTS
+from tasks.body.skeleton import NUM_JOINTS
 
 LIBRARY_FPS = 30
 BUNDLED = Path(__file__).parent / "data" / "cmu_dance.npz"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from tasks.motion.skeleton import align_vectors, forward_kinematics_matrices, unit
+from tasks.body.skeleton import align_vectors, forward_kinematics_matrices, unit
 
 CONTACT_HEIGHT = 0.05  # m above the ankle's lowest height in the clip
 CONTACT_SPEED = 0.03  # m/frame (0.9 m/s at 30 fps): faster ground motion is a deliberate slide

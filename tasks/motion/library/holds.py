@@ -15,10 +15,10 @@ from scipy.ndimage import binary_closing, label, maximum_filter1d, minimum_filte
 from scipy.spatial.transform import Rotation
 from skimage.filters import apply_hysteresis_threshold
 
+from tasks.body.skeleton import forward_kinematics_matrices, rotation_matrices
 from tasks.motion.library.clips import LIBRARY_FPS, MotionClip
 from tasks.motion.library.retarget import map_joints, metres_per_unit
 from tasks.motion.library.source import SourceMotion
-from tasks.motion.skeleton import forward_kinematics_matrices, rotation_matrices
 
 # A hand holds when it comes within HOLD_ON of a partner's hand or torso point and counts as
 # held until it is farther than HOLD_OFF (hysteresis); gaps shorter than GAP_S are bridged and

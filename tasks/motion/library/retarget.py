@@ -24,8 +24,7 @@ from scipy.ndimage import percentile_filter, uniform_filter1d
 from scipy.spatial.transform import Rotation, Slerp
 
 from tasks.base import InputError
-from tasks.motion.library.source import SourceMotion
-from tasks.motion.skeleton import (
+from tasks.body.skeleton import (
     JOINT_NAMES,
     NUM_JOINTS,
     OFFSETS,
@@ -36,6 +35,7 @@ from tasks.motion.skeleton import (
     rotation_matrices,
     unit,
 )
+from tasks.motion.library.source import SourceMotion
 
 LEAVES = (10, 11, 15, 22, 23)  # SMPL joints with no child among the 24
 # The child whose bone direction a joint's rotation is aligned to (spine3: the neck, not a collar)

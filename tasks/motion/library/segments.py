@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from tasks.body.beats import motion_beats
+from tasks.body.skeleton import forward_kinematics
 from tasks.motion.library.clips import LIBRARY_FPS
 from tasks.motion.library.holds import still_arms
-from tasks.motion.metrics import motion_beats
-from tasks.motion.skeleton import forward_kinematics
 
 MIN_FRAMES, MAX_FRAMES = 6, 60  # kinematic beat intervals kept as segments (0.2 .. 2 s)
 MIN_ENERGY = 0.15  # m/s mean joint speed: slower segments are standing about, not dancing

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from tasks.base import InputError
+from tasks.body.skeleton import forward_kinematics
 from tasks.evaluate.motion import (
     diversity,
     foot_skating_ratio,
@@ -19,7 +20,6 @@ from tasks.evaluate.motion import (
 )
 from tasks.evaluate.reference import clip_joints, load_reference_set
 from tasks.evaluate.task import motion_metrics
-from tasks.motion.skeleton import forward_kinematics
 
 FPS = 30.0
 PERIOD = 30  # frames between motion beats

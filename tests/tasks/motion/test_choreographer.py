@@ -5,9 +5,9 @@ import pytest
 from scipy.ndimage import gaussian_filter1d
 from scipy.spatial.transform import Rotation
 
+from tasks.body.beats import beat_alignment_score, motion_beats
+from tasks.body.skeleton import UPRIGHT, forward_kinematics
 from tasks.motion.choreographer import choreograph
-from tasks.motion.metrics import beat_alignment_score, motion_beats
-from tasks.motion.skeleton import UPRIGHT, forward_kinematics
 
 FPS, BPM, SECONDS = 30, 120, 20.0
 T = round(SECONDS * FPS)

@@ -7,7 +7,7 @@ import pytest
 import zarr
 
 from tasks.base import InputError, StageContext
-from tasks.motion.skeleton import forward_kinematics
+from tasks.body.skeleton import forward_kinematics
 from tasks.motion.task import SPEC
 
 T = 150

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from tasks.motion.skeleton import OFFSETS, forward_kinematics
+from tasks.body.skeleton import OFFSETS, forward_kinematics
 from tasks.render.body import builtin_body, pose_body, pose_vertices
 from tasks.render.skinning import global_transforms, rest_joints
 

@@ -16,7 +16,7 @@ from smplx.utils import Struct
 
 from music2dance_cli import smpl as smpl_cli
 from tasks.base import InputError, StageContext
-from tasks.motion.skeleton import PARENTS
+from tasks.body.skeleton import PARENTS
 from tasks.render.body import builtin_body, pose_body
 from tasks.render.camera import fit_camera, project
 from tasks.render.raster import part_maps, rasterize

@@ -12,9 +12,9 @@ from scipy.spatial.transform import Rotation
 from music2dance_cli import main as cli
 from tasks.audio.synth import synth_music, write_wav
 from tasks.base import InputError
+from tasks.body.skeleton import UPRIGHT
 from tasks.motion.edge.dataset import convert_aist
 from tasks.motion.edge.train import load_clips
-from tasks.motion.skeleton import UPRIGHT
 from tests.tasks.motion.edge.fake_jukemirlib import install, weights_dir
 
 SEQ = ["gBR_sBM_cAll_d04_mBR0_ch01", "gPO_sBM_cAll_d10_mPO1_ch02"]

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from tasks.body.skeleton import UPRIGHT, forward_kinematics, matrix_from_6d, to_motion151
 from tasks.motion.edge.editing import (
     LOWER_BODY,
     ROOT,
@@ -13,7 +14,6 @@ from tasks.motion.edge.editing import (
     parse_joints,
 )
 from tasks.motion.edge.generate import generate
-from tasks.motion.skeleton import UPRIGHT, forward_kinematics, matrix_from_6d, to_motion151
 
 FRAMES = 219  # 7.3 s: two windows, so constraints cross the stitched overlap
 

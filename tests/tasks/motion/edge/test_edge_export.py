@@ -8,8 +8,8 @@ import zarr
 from scipy.spatial.transform import Rotation
 
 from tasks.base import InputError
+from tasks.body.skeleton import JOINT_NAMES, UPRIGHT, forward_kinematics, to_motion151
 from tasks.motion.export import export_motion
-from tasks.motion.skeleton import JOINT_NAMES, UPRIGHT, forward_kinematics, to_motion151
 
 T = 40
 

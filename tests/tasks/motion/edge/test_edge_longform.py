@@ -5,6 +5,7 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
+from tasks.body.skeleton import axis_angle_to_6d, forward_kinematics, matrix_from_6d
 from tasks.motion.edge.diffusion import (
     DDPMSampler,
     GaussianDiffusion,
@@ -14,7 +15,6 @@ from tasks.motion.edge.diffusion import (
 )
 from tasks.motion.edge.generate import generate
 from tasks.motion.edge.longform import covered_frames, merge_windows, num_windows, split_windows
-from tasks.motion.skeleton import axis_angle_to_6d, forward_kinematics, matrix_from_6d
 
 
 def features(seconds: float, seed: int = 0) -> np.ndarray:

@@ -8,9 +8,9 @@ import zarr
 
 from params import load_defaults
 from tasks.base import InputError, StageContext
+from tasks.body.skeleton import forward_kinematics
 from tasks.motion.edge.checkpoint import save_converted
 from tasks.motion.edge.params import PARAMS
-from tasks.motion.skeleton import forward_kinematics
 from tasks.motion.task import compute
 from tests.tasks.motion.edge.edge_testkit import make_tiny_weights
 

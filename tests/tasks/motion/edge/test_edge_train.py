@@ -4,6 +4,7 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
+from tasks.body.skeleton import UPRIGHT, axis_angle_to_6d, forward_kinematics
 from tasks.motion.edge.checkpoint import EdgeWeights, load_edge
 from tasks.motion.edge.model import DanceDecoder
 from tasks.motion.edge.train import (
@@ -14,7 +15,6 @@ from tasks.motion.edge.train import (
     load_clips,
     train,
 )
-from tasks.motion.skeleton import UPRIGHT, axis_angle_to_6d, forward_kinematics
 from tests.tasks.motion.edge.edge_testkit import TINY
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tasks.body.skeleton import UPRIGHT
 from tasks.motion.library.clips import MotionClip
-from tasks.motion.skeleton import UPRIGHT
 
 _SWINGS = {  # joint: (axis in the joint's frame, amplitude relative to the clip's)
     16: ((0.0, 0.0, 1.0), 1.0),  # left shoulder, up and down

@@ -7,9 +7,9 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from music2dance_cli.main import main
+from tasks.body.skeleton import forward_kinematics
 from tasks.motion.export import edge_pickle_dict
 from tasks.motion.library.clips import load_library
-from tasks.motion.skeleton import forward_kinematics
 from tests.tasks.motion.library.mocap_files import (
     default_root,
     smooth_rotations,

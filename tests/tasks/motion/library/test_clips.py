@@ -7,6 +7,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from tasks.base import InputError
+from tasks.body.skeleton import forward_kinematics
 from tasks.motion.library.clips import (
     LIBRARY_FPS,
     MIRROR,
@@ -15,7 +16,6 @@ from tasks.motion.library.clips import (
     mirror_clip,
     save_library,
 )
-from tasks.motion.skeleton import forward_kinematics
 
 
 @pytest.fixture(scope="module")

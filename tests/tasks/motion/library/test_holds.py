@@ -7,6 +7,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from tasks.base import InputError
+from tasks.body.skeleton import JOINT_NAMES, OFFSETS, PARENTS, forward_kinematics_matrices
 from tasks.motion.library.build import partner_files
 from tasks.motion.library.clips import MotionClip, load_library, mirror_clip, save_library
 from tasks.motion.library.graph import library_graph
@@ -19,7 +20,6 @@ from tasks.motion.library.holds import (
 )
 from tasks.motion.library.source import SourceMotion
 from tasks.motion.library.synthesis import Framing, synthesize
-from tasks.motion.skeleton import JOINT_NAMES, OFFSETS, PARENTS, forward_kinematics_matrices
 from tests.tasks.motion.library.dances import click_track
 
 FPS = 60.0

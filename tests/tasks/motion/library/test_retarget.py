@@ -5,10 +5,10 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from tasks.body.skeleton import OFFSETS, UPRIGHT, forward_kinematics
 from tasks.motion.library.acclaim import read_asf_amc
 from tasks.motion.library.bvh import read_bvh
 from tasks.motion.library.retarget import resample, retarget
-from tasks.motion.skeleton import OFFSETS, UPRIGHT, forward_kinematics
 from tests.tasks.motion.library.mocap_files import (
     ASF_BONES,
     BONES,

@@ -9,12 +9,12 @@ from scipy.spatial.transform import Rotation
 
 from params import load_defaults
 from tasks.base import InputError, StageContext
+from tasks.body.beats import motion_beats
+from tasks.body.skeleton import forward_kinematics
 from tasks.evaluate.motion import foot_skating_ratio
 from tasks.motion.library.graph import build_graph, library_graph
 from tasks.motion.library.segments import root_yaw
 from tasks.motion.library.synthesis import MAX_WARP, Framing, synthesize
-from tasks.motion.metrics import motion_beats
-from tasks.motion.skeleton import forward_kinematics
 from tasks.motion.task import SPEC
 from tests.tasks.motion.library.dances import click_track, pendulum_library
 

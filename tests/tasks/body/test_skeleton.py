@@ -3,7 +3,7 @@
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from tasks.motion.skeleton import (
+from tasks.body.skeleton import (
     OFFSETS,
     PARENTS,
     UPRIGHT,

@@ -19,7 +19,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from tasks.base import InputError
-from tasks.motion.skeleton import UPRIGHT
+from tasks.body.skeleton import UPRIGHT
 
 AIST_FPS_STEP = 2  # AIST++ is 60 fps, EDGE keeps every 2nd frame
 _SAFE_GLOBALS = {
