@@ -152,6 +152,11 @@ class Store:
     def lineage(self, stage: str, key: str) -> dict[str, Any]:
         return dict(self.open(stage, key).attrs.get("lineage", {}))
 
+    def fetch_file(self, stage: str, key: str, name: str, dst: str | Path) -> Path:
+        """Copy one extra file of an artifact (e.g. the animate stage's video.mp4) to `dst`."""
+        shutil.copyfile(self.path(stage, key) / name, dst)
+        return Path(dst)
+
     def records(self, stage: str | None = None) -> Iterator[tuple[str, str, Path]]:
         base = self.root / "artifacts"
         stages = [stage] if stage else sorted(p.name for p in base.glob("*") if p.is_dir())

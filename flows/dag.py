@@ -121,24 +121,31 @@ def _differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def _modified(path: Path | str) -> float:
+    """A local artifact folder's mtime; remote listings carry none (0: listing order)."""
+    return path.stat().st_mtime if isinstance(path, Path) else 0.0
+
+
 def explain_miss(store: Store, ingredients: Mapping[str, Any]) -> list[str]:
-    """Why a key is missing: the differences to the closest earlier artifact of the same stage."""
+    """Why a key is missing: the differences to the closest earlier artifact of the same stage.
+    Closest is first one built on the same upstream keys (then what differs is this stage's
+    own param, input or version, the change the user made), then the fewest differences."""
     stage = ingredients["stage"]
-    candidates = sorted(store.records(stage), key=lambda rec: rec[2].stat().st_mtime, reverse=True)[
-        :_EXPLAIN_LIMIT
-    ]
-    best: list[str] | None = None
-    for _, key, _ in candidates:
+    records = sorted(store.records(stage), key=lambda rec: _modified(rec[2]), reverse=True)
+    best: tuple[bool, int] | None = None
+    reasons: list[str] = []
+    for _, key, _ in records[:_EXPLAIN_LIMIT]:
         try:
             lineage = store.lineage(stage, key)
         except (OSError, ValueError, KeyError):  # a damaged copy: `cache verify` will evict it
             continue
         diffs = _differences(lineage, ingredients)
-        if best is None or len(diffs) < len(best):
-            best = diffs
+        rank = (lineage.get("upstream") != ingredients["upstream"], len(diffs))
+        if best is None or rank < best:
+            best, reasons = rank, diffs
     if best is None:
         return ["never computed in this store"]
-    return best or ["earlier copy was evicted or never completed"]
+    return reasons or ["earlier copy was evicted or never completed"]
 
 
 def verify_reads(plan: list[PlanEntry], store: Store | Any) -> None:
@@ -188,9 +195,12 @@ def validate_inputs(plan: list[PlanEntry]) -> None:
 
 
 def report(refs: list[ArtifactRef], store: Store) -> dict[str, Any]:
-    animate = next(ref for ref in refs if ref.stage == OUTPUT[0])
+    """The run report: where the output video is (None when the run stops before animate), the
+    store, and each stage's key, whether it was cached and its seconds."""
+    keys = {ref.stage: ref.key for ref in refs}
+    output = OUTPUT[0] in keys and store.file_location(OUTPUT[0], keys[OUTPUT[0]], OUTPUT[1])
     return {
-        "output": store.file_location(OUTPUT[0], animate.key, OUTPUT[1]),
+        "output": output or None,
         "store": str(store.root),
         "stages": [
             {"name": r.stage, "key": r.key, "cached": r.cached, "seconds": r.seconds} for r in refs

@@ -1,4 +1,8 @@
-"""`dance_video`: music + one photo -> a dance video, as a Prefect flow over the six stages."""
+"""`dance_video`: music + one photo -> a dance video, as a Prefect flow over the six stages.
+
+`run_stages` runs a plan made by `flows.plan.plan_run` (the CLI and the web app plan first, then
+hand the stages over); `dance_video` is the deployment's entry point, which plans and runs.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +14,9 @@ from prefect.cache_policies import NO_CACHE
 from prefect.tasks import Task
 
 from artifacts.materialize import PlannedStage, materialize
-from artifacts.remote import open_store, store_root
 from artifacts.store import ArtifactRef
-from flows.dag import (
-    make_plan,
-    param_rules,
-    report,
-    stage_specs,
-    validate_inputs,
-    verify_reads,
-)
-from params import resolve_params
+from flows.dag import report, stage_specs
+from flows.plan import plan_run
 
 GPU_STAGES = {"animate"}
 
@@ -42,25 +38,27 @@ def stage_task(name: str) -> Task:
     )
 
 
-def run_plan(planned: list[PlannedStage], store_root: str) -> list[ArtifactRef]:
-    """Submit every stage with its upstream futures as dependencies; returns refs in plan order."""
+def submit_stages(planned: list[PlannedStage], store_root: str) -> list[ArtifactRef]:
+    """Submit every stage with its upstream futures as dependencies; returns refs in plan order.
+    Must run inside a flow."""
     futures: dict[str, Any] = {}
     for stage in planned:
         futures[stage.name] = stage_task(stage.name).submit(
-            stage, store_root, wait_for=[futures[up] for up in stage.upstream]
+            stage, store_root, wait_for=[futures[up] for up in stage.upstream if up in futures]
         )
     return [futures[stage.name].result() for stage in planned]
 
 
+@flow(name="dance-video-plan", log_prints=False)
+def run_stages(stages: list[PlannedStage], store_root: str) -> list[ArtifactRef]:
+    """Run the stages of a plan (upstream first) as Prefect tasks."""
+    return submit_stages(stages, store_root)
+
+
 @flow(name="dance-video", log_prints=False)
 def dance_video(
-    audio: str, image: str, overrides: list[str] | None = None, store: str = "store"
+    audio: str, image: str, store: str, overrides: list[str] | None = None
 ) -> dict[str, Any]:
-    """Render one dance video; returns the run report (output artifact + per-stage refs)."""
-    params = resolve_params(param_rules(), overrides or [])
-    store_obj = open_store(store)
-    plan = make_plan(audio, image, params, store_obj)
-    verify_reads(plan, store_obj)
-    validate_inputs(plan)
-    refs = run_plan([entry.planned for entry in plan], store_root(store))
-    return report(refs, store_obj)
+    """Plan and render one dance video; returns the run report (output + per-stage refs)."""
+    plan = plan_run(audio, image, overrides or [], store)
+    return report(submit_stages(plan.stages, plan.root), plan.store)

@@ -11,16 +11,19 @@ import importlib
 import json
 import logging
 import os
-import shutil
 import sys
 import traceback
 import uuid
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from music2dance_cli.errors import describe
+from music2dance_cli.quiet import native_noise_filtered, quiet_loggers
 from tasks.base import InputError
+
+log = logging.getLogger("music2dance")
 
 # Commands that live beside their feature; each module has `register(subparsers)`.
 COMMAND_MODULES = ("animator", "edge", "evaluate", "library", "serve", "smpl", "stage", "synth")
@@ -106,59 +109,47 @@ def check_output(path: str | Path, flag: str = "--out") -> Path:
     return out
 
 
-def _copy_atomic(src: Path, dst: Path) -> None:
-    """Copy through a temp file beside `dst`, moved only onto a regular file or a new path; the
-    temp file is removed on any failure (full disk, a device appearing at `dst`)."""
+def _fetch_atomic(fetch: Callable[[Path], Any], dst: Path) -> None:
+    """`fetch(tmp)` writes a temp file beside `dst`, moved only onto a regular file or a new
+    path; the temp file is removed on any failure (full disk, a device appearing at `dst`)."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        shutil.copyfile(src, tmp)
+        fetch(tmp)
         check_output(dst)
         os.replace(tmp, dst)
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def run_pipeline(audio: str, image: str, overrides: list[str], store_root: str) -> dict[str, Any]:
-    """Plan from keys; start Prefect only when some stage is missing."""
-    from artifacts.store import ArtifactRef, Store
-    from flows.dag import make_plan, param_rules, validate_inputs, verify_reads
-    from params import resolve_params
+def _plan(args: argparse.Namespace, **options: Any) -> Any:
+    """The one plan of this command (flows.plan.plan_run) from its --audio, --image, --set."""
+    from flows.plan import plan_run
 
-    store = Store(store_root)
-    params = resolve_params(param_rules(), overrides)
-    plan = make_plan(audio, image, params, store)
-    if all(entry.cached for entry in plan):
-        verify_reads(plan, store)  # the output file; if damaged, animate (and more) must run
-    if all(entry.cached for entry in plan):
-        from flows.dag import report
-
-        logging.getLogger("music2dance").info("every stage cached: Prefect not started")
-        refs = [
-            ArtifactRef(
-                e.planned.name, e.planned.key, store.uri(e.planned.name, e.planned.key), True, 0.0
-            )
-            for e in plan
-        ]
-        return report(refs, store)
-    validate_inputs(plan)
-    store.check_writable()
-    from flows.dance_video import dance_video
-
-    return dance_video(audio=str(audio), image=str(image), overrides=overrides, store=store_root)
+    return plan_run(args.audio, args.image, args.set, args.store, **options)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     out = check_output(args.out)
     if args.report:
         check_output(args.report, "--report")
-    report = run_pipeline(args.audio, args.image, args.set, args.store)
-    _copy_atomic(Path(report["output"]), out)
+    from flows.execute import fetch_output, run_plan
+
+    plan = _plan(args)
+    _log_plan(plan)
+    report = run_plan(plan)
+    _fetch_atomic(lambda tmp: fetch_output(report, plan.store, tmp), out)
     report["output"] = str(out.resolve())
     if args.report:
         Path(args.report).write_text(json.dumps(report, indent=2))
     _summary(report)
     return 0
+
+
+def _log_plan(plan: Any) -> None:
+    to_run = [e.planned.name for e in plan.entries if not e.cached]
+    cached = len(plan.entries) - len(to_run)
+    log.info("plan: %d cached, to run: %s", cached, ", ".join(to_run) or "nothing")
 
 
 def write_demo_inputs(folder: Path, seconds: float = 10.0) -> tuple[Path, Path]:
@@ -204,12 +195,7 @@ def cmd_demo_inputs(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from artifacts.store import Store
-    from flows.dag import make_plan, param_rules
-    from params import resolve_params
-
-    params = resolve_params(param_rules(), args.set)
-    for entry in make_plan(args.audio, args.image, params, Store(args.store)):
+    for entry in _plan(args, check=False).entries:
         status = "cached" if entry.cached else "run"
         why = "" if entry.cached else "  <- " + "; ".join(entry.why)
         _write(f"{entry.planned.name:<10} {status:<7} {entry.planned.key[:12]}{why}")
@@ -217,9 +203,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_cache(args: argparse.Namespace) -> int:
-    from artifacts.store import Store
+    from artifacts.remote import open_store
 
-    store = Store(args.store)
+    store = open_store(args.store)
     if args.action == "ls":
         for stage, key, path in store.records(args.stage):
             try:
@@ -243,34 +229,29 @@ def cmd_cache(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stage_key(args: argparse.Namespace, stage: str) -> str:
-    """The key of `stage` for a finished run: from its JSON report, else planned from the inputs."""
+def cmd_export(args: argparse.Namespace) -> int:
+    """The key comes from the run's JSON report, else from planning the run's inputs."""
+    from artifacts.remote import open_store
+    from flows.export import check_export, export_artifact
+
+    check_export(args.stage, args.format)
     if args.report:
         stages = json.loads(Path(args.report).read_text())["stages"]
-        return next(s["key"] for s in stages if s["name"] == stage)
-    if not (args.audio and args.image):
+        key = next(s["key"] for s in stages if s["name"] == args.stage)
+        store, params = open_store(args.store), None
+    elif args.audio and args.image:
+        plan = _plan(args, check=False, explain=False)
+        key, store, params = plan.keys()[args.stage], plan.store, plan.params
+    else:
         raise InputError("export needs --report R.json, or --audio and --image of the run")
-    from artifacts.store import Store
-    from flows.dag import make_plan, param_rules
-    from params import resolve_params
+    if args.format == "mp4" and params is None:
+        from flows.dag import param_rules
+        from params import resolve_params
 
-    plan = make_plan(
-        args.audio, args.image, resolve_params(param_rules(), args.set), Store(args.store)
-    )
-    return next(e.planned.key for e in plan if e.planned.name == stage)
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    from artifacts.store import Store
-    from tasks.motion.export import export_motion
-
-    store, key = Store(args.store), _stage_key(args, "motion")
-    if not store.has("motion", key):
-        raise InputError(f"motion {key[:12]} is not in {store.root}: run the clip first")
-    if reason := store.verify_one("motion", key):  # never export damaged data
-        store.evict("motion", key)
-        raise InputError(f"motion {key[:12]} was damaged ({reason}, evicted): run the clip again")
-    export_motion(store.open("motion", key), args.format, Path(args.out))
+        params = resolve_params(param_rules(), args.set)
+    crf = params["animate"]["crf"] if params else None
+    audio = Path(args.audio) if args.audio else None
+    export_artifact(store, args.stage, key, args.format, Path(args.out), audio, crf)
     _write(f"wrote {args.out}")
     return 0
 
@@ -311,12 +292,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_args(plan)
     plan.set_defaults(func=cmd_plan)
 
-    export = sub.add_parser("export", help="write a run's motion as EDGE pkl, npz or BVH")
-    export.add_argument("--stage", choices=["motion"], default="motion")
-    export.add_argument("--format", choices=["pkl", "npz", "bvh"], required=True)
+    export = sub.add_parser(
+        "export",
+        help="write a run's motion as EDGE pkl, npz or BVH, or its driving video (render or "
+        "densepose) as mp4",
+    )
+    export.add_argument("--stage", choices=["motion", "render", "densepose"], default="motion")
+    export.add_argument("--format", choices=["pkl", "npz", "bvh", "mp4"], required=True)
     export.add_argument("--out", required=True)
     export.add_argument("--report", help="JSON report of the run (from run --report)")
-    export.add_argument("--audio", help="or: the run's music ...")
+    export.add_argument("--audio", help="or: the run's music (mp4: muxed into the video) ...")
     export.add_argument("--image", help="... and photo, with the same --set overrides")
     _add_run_args(export, with_inputs=False)
     export.set_defaults(func=cmd_export)
@@ -336,6 +321,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _first_line(args: argparse.Namespace) -> None:
+    """Say what started before the heavy imports (numba, librosa, torch) of planning."""
+    paths = (getattr(args, "audio", None), getattr(args, "image", None))
+    inputs = [Path(p).name for p in paths if p]
+    if args.command in STORE_COMMANDS:
+        what = f" {' + '.join(inputs)}" if inputs else ""
+        log.info("%s%s (store %s)", args.command, what, args.store)
+
+
 def main(argv: list[str] | None = None) -> int:
     _prefect_env()
     # face_recognition_models imports pkg_resources; its deprecation notice is not ours to fix.
@@ -344,8 +338,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
     logging.getLogger("music2dance").setLevel(logging.INFO)
     _prefect_logs(args.verbose)
+    _first_line(args)
     try:
-        return args.func(args)
+        if args.verbose:
+            return args.func(args)
+        quiet_loggers()
+        with native_noise_filtered():
+            return args.func(args)
     except Exception as err:  # noqa: BLE001 - every failure ends in one line
         if args.verbose:
             traceback.print_exc()

@@ -11,46 +11,33 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 from pathlib import Path
 
 from tasks.base import InputError
 
 
 def handler(args: argparse.Namespace) -> int:
-    from artifacts.materialize import materialize
-    from artifacts.store import Store
-    from flows.dag import make_plan, param_rules, stage_specs, validate_inputs, verify_reads
-    from params import load_defaults, resolve_params
+    from flows.execute import fetch_output, run_plan, run_stages_here
+    from flows.plan import plan_run
+    from params import load_defaults
 
     defaults = load_defaults(Path(args.params)) if args.params else None
-    params = resolve_params(param_rules(), args.set, defaults)
-    store = Store(args.store)
-    plan = {e.planned.name: e for e in make_plan(args.audio, args.image, params, store)}
-    needed, todo = [], [args.name]
-    while todo:  # the stage and its upstream closure, run in plan order
-        name = todo.pop()
-        needed.append(name)
-        todo += [up for up in plan[name].planned.upstream if up not in needed]
-    entries = [plan[name] for name in plan if name in needed]
-    verify_reads(entries, store)
-    validate_inputs(entries)
-    if not all(entry.cached for entry in entries):
-        store.check_writable()
-    for entry in entries:
-        materialize(stage_specs()[entry.planned.name], entry.planned, str(store.root))
-    target = plan[args.name].planned
-    record = {"stage": target.name, "key": target.key, "uri": store.uri(target.name, target.key)}
-    record |= {"store": str(store.root)}
-    record |= {"stages": [{"name": e.planned.name, "key": e.planned.key} for e in entries]}
+    plan = plan_run(
+        args.audio, args.image, args.set, args.store, defaults=defaults, target=args.name
+    )
+    report = run_plan(plan, runner=run_stages_here)  # DVC is the orchestrator here
+    target = next(stage for stage in plan.stages if stage.name == args.name)
+    uri = plan.store.uri(target.name, target.key)
+    record = {"stage": target.name, "key": target.key, "uri": uri, "upstream": target.upstream}
+    record |= {"store": plan.root, "stages": [{"name": s.name, "key": s.key} for s in plan.stages]}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(record | {"upstream": target.upstream}, indent=2) + "\n")
+    out.write_text(json.dumps(record, indent=2) + "\n")
     if args.video:
         if target.name != "animate":
             raise InputError("--video is only for the animate stage")
         Path(args.video).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(store.path("animate", target.key) / "video.mp4", args.video)
+        fetch_output(report, plan.store, Path(args.video))
     return 0
 
 

@@ -1,9 +1,10 @@
 """The Gradio page: upload music and a photo, pick models, run, watch each stage (cached or
 running, seconds), then watch the dance and its intermediates and download the results.
 
-Runs execute in this process via `run_pipeline` in a worker thread, one at a time (the Run event
-has a queue of concurrency 1), on the same store as the CLI. Gradio is imported only after its
-upload folder is pointed into the store, so nothing is written or served outside it.
+Runs execute in this process (`flows.plan`, then `flows.execute`) in a worker thread, one at a
+time (the Run event has a queue of concurrency 1), on the same store as the CLI. Gradio is
+imported only after its upload folder is pointed into the store, so nothing is written or served
+outside it.
 """
 
 from __future__ import annotations
@@ -53,7 +54,6 @@ def build_app(store_root: str, base_overrides: list[str] | None = None) -> Any:
     motion_models = jobs.model_choices(rules, params, "motion")
     animators = jobs.model_choices(rules, params, "animate")
     runner = jobs.Runner(store_root, base_overrides)
-    runner.warm_up()
     store_root = runner.store_root
 
     with gr.Blocks(title="music2dance", delete_cache=(3600, 86400)) as app:
@@ -166,7 +166,7 @@ def _results(store_root: str, job: jobs.Job, audio: Path) -> list[Any]:
     try:
         previews = [
             jobs.beats_plot(store_root, report),
-            jobs.densepose_video(store_root, report, audio),
+            jobs.densepose_video(store_root, report, audio, job.params["animate"]["crf"]),
             jobs.face_box_image(store_root, report),
         ]
         files = [
@@ -213,7 +213,7 @@ def serve(
         prevent_thread_lock=True,
     )
     log.info("music2dance web app on %s (store %s); Ctrl+C stops it", url, store)
-    # SIGTERM stops like Ctrl+C, so exit handlers run and stop Prefect's local server too.
+    # SIGTERM stops like Ctrl+C, so exit handlers run.
     signal.signal(signal.SIGTERM, _interrupt)
     app.block_thread()
 

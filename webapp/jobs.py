@@ -30,7 +30,6 @@ MAX_AUDIO_BYTES = 50 * 2**20
 MAX_IMAGE_BYTES = 20 * 2**20
 # Model choices that need weights: offered only when the server was started with that param set.
 NEEDS_WEIGHTS = {("motion", "edge"): "checkpoint", ("animate", "magicanimate"): "weights"}
-MOTION_FORMATS = ("npz", "pkl", "bvh")
 
 
 def webapp_dir(store_root: str | Path) -> Path:
@@ -106,6 +105,7 @@ class Job:
 
     rows: list[StageRow]
     store_root: str
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
     wall_seconds: float = 0.0
     report: dict[str, Any] | None = None
@@ -118,9 +118,8 @@ class Job:
 
     def poll(self) -> None:
         """Stages whose artifact appeared are done; the first missing one is running. Seconds are
-        wall time between appearances (the first includes Prefect's start) until the report
-        gives each stage's own."""
-        from artifacts.store import Store
+        wall time between appearances until the report gives each stage's own."""
+        from artifacts.remote import open_store
 
         if self.report is not None:
             for row, stage in zip(self.rows, self.report["stages"], strict=True):
@@ -128,7 +127,7 @@ class Job:
                 row.seconds = stage["seconds"]
             return
         store, now, previous, running = (
-            Store(self.store_root),
+            open_store(self.store_root),
             time.monotonic(),
             self.started,
             False,
@@ -167,27 +166,16 @@ class Runner:
         self.store_root = str(Path(store_root).expanduser().resolve())
         self.base_overrides = list(base_overrides or [])
         self._lock = threading.Lock()
-        self._warmup: threading.Thread | None = None
-
-    def warm_up(self) -> None:
-        """Start Prefect's local server in the background now (unless PREFECT_API_URL points at
-        one), so the first run does not wait ~10-20 s for it; runs wait for this to finish."""
-        self._warmup = threading.Thread(target=_start_prefect, name="prefect-warmup", daemon=True)
-        self._warmup.start()
 
     def start(self, audio: Path, image: Path, overrides: list[str]) -> Job:
-        """Plan (raises InputError on bad params or inputs), then run in a worker thread."""
-        from artifacts.store import Store
-        from flows.dag import make_plan, param_rules, validate_inputs
-        from params import resolve_params
+        """Plan (raises InputError on bad params or inputs), then run that plan in a worker
+        thread."""
+        from flows.plan import plan_run
 
         if not self._lock.acquire(blocking=False):
             raise InputError("another run is in progress: wait for it to finish")
         try:
-            plan = make_plan(
-                audio, image, resolve_params(param_rules(), overrides), Store(self.store_root)
-            )
-            validate_inputs(plan)
+            plan = plan_run(audio, image, overrides, self.store_root)
         except BaseException:
             self._lock.release()
             raise
@@ -199,22 +187,18 @@ class Runner:
                 0.0 if e.cached else None,
                 "" if e.cached else "; ".join(e.why),
             )
-            for e in plan
+            for e in plan.entries
         ]
-        job = Job(rows=rows, store_root=self.store_root)
-        job.thread = threading.Thread(
-            target=self._work, args=(job, audio, image, overrides), daemon=True
-        )
+        job = Job(rows=rows, store_root=self.store_root, params=plan.params)
+        job.thread = threading.Thread(target=self._work, args=(job, plan), daemon=True)
         job.thread.start()
         return job
 
-    def _work(self, job: Job, audio: Path, image: Path, overrides: list[str]) -> None:
-        from music2dance_cli.main import run_pipeline
+    def _work(self, job: Job, plan: Any) -> None:
+        from flows.execute import run_plan
 
         try:
-            if self._warmup is not None:
-                self._warmup.join()
-            job.report = run_pipeline(str(audio), str(image), overrides, self.store_root)
+            job.report = run_plan(plan)
             job.wall_seconds = time.monotonic() - job.started
         except InputError as err:
             job.error = str(err)
@@ -223,16 +207,6 @@ class Runner:
             job.error = f"the run failed ({type(err).__name__}: {str(err)[:300]}); see the log"
         finally:
             self._lock.release()
-
-
-def _start_prefect() -> None:
-    try:
-        from prefect.client.orchestration import get_client
-
-        with get_client(sync_client=True) as client:
-            client.api_healthcheck()
-    except Exception:  # the run itself will start (or report) it
-        log.warning("Prefect warm-up failed", exc_info=True)
 
 
 def _write_atomic(path: Path, data: bytes) -> Path:
@@ -251,15 +225,15 @@ def beats_plot(store_root: str, report: Mapping[str, Any]) -> Path:
     """PNG of the music beats over the motion's joint speed (motion beats marked)."""
     import io
 
-    from artifacts.store import Store
+    from artifacts.remote import open_store
     from tasks.evaluate.plots import beats_figure
 
     key = _key_of(report, "motion")
     out = derived_dir(store_root) / f"motion-{key}" / "beats.png"
     if not out.is_file():
-        store = Store(store_root)
+        store = open_store(store_root)
         motion, audio = store.open("motion", key), store.open("audio", _key_of(report, "audio"))
-        fps = float(motion.attrs.get("fps", 30))
+        fps = float(motion.attrs["fps"])
         fig = beats_figure(
             np.asarray(motion["joints"][:]),
             np.asarray(audio["beats"][:]),
@@ -272,29 +246,16 @@ def beats_plot(store_root: str, report: Mapping[str, Any]) -> Path:
     return out
 
 
-def densepose_video(store_root: str, report: Mapping[str, Any], audio: Path) -> Path:
+def densepose_video(store_root: str, report: Mapping[str, Any], audio: Path, crf: int) -> Path:
     """The DensePose driving video (MagicAnimate colours) as an mp4 with the music."""
-    from artifacts.store import Store
-    from tasks.animate.video import VideoWriter
+    from artifacts.remote import open_store
+    from flows.export import write_driving_video
 
     key = _key_of(report, "densepose")
     out = derived_dir(store_root) / f"densepose-{key}" / "driving.mp4"
     if not out.is_file():
-        group = Store(store_root).open("densepose", key)
-        rgb = group["rgb"]
-        num_frames, height, width = rgb.shape[:3]
-        fps = float(group.attrs.get("fps", 30))
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with VideoWriter(
-            out,
-            size=(height - height % 2, width - width % 2),
-            num_frames=num_frames,
-            fps=fps,
-            audio_path=audio,
-            crf=23,
-        ) as writer:
-            for start in range(0, num_frames, 16):
-                writer.write(rgb[start : start + 16, : height - height % 2, : width - width % 2])
+        group = open_store(store_root).open("densepose", key)
+        write_driving_video("densepose", group, audio, out, crf)
     return out
 
 
@@ -304,12 +265,12 @@ def face_box_image(store_root: str, report: Mapping[str, Any]) -> Path:
     import cv2
     from PIL import Image
 
-    from artifacts.store import Store
+    from artifacts.remote import open_store
 
     key = _key_of(report, "align")
     out = derived_dir(store_root) / f"align-{key}" / "face_box.png"
     if not out.is_file():
-        group = Store(store_root).open("align", key)
+        group = open_store(store_root).open("align", key)
         image = np.asarray(group["reference"][:]).astype(np.float32)
         body = np.asarray(group["parts"][0]) > 0
         image[body] = 0.55 * image[body] + 0.45 * np.asarray(group["rgb"][0])[body]
@@ -326,12 +287,13 @@ def face_box_image(store_root: str, report: Mapping[str, Any]) -> Path:
 
 def motion_files(store_root: str, report: Mapping[str, Any]) -> list[Path]:
     """The motion as npz, EDGE pkl and BVH."""
-    from artifacts.store import Store
+    from artifacts.remote import open_store
+    from flows.export import MOTION_FORMATS
     from tasks.motion.export import export_motion
 
     key = _key_of(report, "motion")
     folder = derived_dir(store_root) / f"motion-{key}"
-    group = Store(store_root).open("motion", key)
+    group = open_store(store_root).open("motion", key)
     paths = []
     for fmt in MOTION_FORMATS:
         path = folder / f"motion.{fmt}"

@@ -1,0 +1,56 @@
+"""Third-party noise off unless -v.
+
+mediapipe's TensorFlow Lite and absl write from C++ straight to file descriptor 2, past Python's
+logging and untouched by TF_CPP_MIN_LOG_LEVEL or GLOG_minloglevel, five lines per run. While a
+command runs, descriptor 2 is a pipe whose reader drops those lines and passes everything else
+on, in order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import sys
+import threading
+from collections.abc import Iterator
+
+NATIVE_NOISE = re.compile(
+    rb"^(INFO: Created TensorFlow Lite"
+    rb"|WARNING: All log messages before absl::InitializeLog\(\)"
+    rb"|[IWE]\d{4} [\d:. ]+\d+ \w+\.cc:\d+\] )"
+)
+NOISY_LOGGERS = ("absl", "numba", "matplotlib", "PIL", "h5py", "fsspec", "botocore", "urllib3")
+
+
+def quiet_loggers() -> None:
+    """Python loggers of libraries that chat at INFO/WARNING: errors only."""
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _pump(source: int, target: int) -> None:
+    with os.fdopen(source, "rb") as lines, contextlib.suppress(OSError):  # target closed
+        for line in lines:
+            if not NATIVE_NOISE.match(line):
+                os.write(target, line)
+
+
+@contextlib.contextmanager
+def native_noise_filtered() -> Iterator[None]:
+    """Descriptor 2 through a filter for the block; restored (and drained) afterwards."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    source, sink = os.pipe()
+    os.dup2(sink, 2)
+    os.close(sink)
+    pump = threading.Thread(target=_pump, args=(source, saved), name="stderr-filter", daemon=True)
+    pump.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # the pipe's last writer in this process closes: the pump sees EOF
+        pump.join(timeout=5)  # a child still holding the pipe must not hang the exit
+        os.close(saved)
