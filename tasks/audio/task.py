@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from tasks.audio.decode import load_audio
+from tasks.audio.edge_features import RECIPE as EDGE_RECIPE
+from tasks.audio.edge_features import edge_windows_of_file
 from tasks.audio.features import FPS, NUM_FEATURES, SAMPLE_RATE, extract_features
 from tasks.base import InputError, Param, StageContext, StageSpec
 
@@ -41,8 +43,12 @@ def compute(ctx: StageContext) -> None:
         "beats", shape=music.beats.shape, chunks=(max(music.beats.size, 1),), dtype="float64"
     )
     beats[:] = music.beats
+    if ctx.params["features"] == EDGE_RECIPE:  # EDGE's own per-slice features, as it trains
+        windows = edge_windows_of_file(ctx.audio_path, num_frames=t)
+        ctx.out.create_array("edge_windows", data=windows, chunks=(1, *windows.shape[1:]))
     ctx.out.attrs.update(
         {
+            "features": ctx.params["features"],
             "fps": FPS,
             "num_frames": t,
             "duration": music.duration,
@@ -60,6 +66,9 @@ SPEC = StageSpec(
     params={
         "min_seconds": Param(float, min=0.5, max=600.0, help="shortest clip accepted (s)"),
         "max_seconds": Param(float, min=1.0, max=3600.0, help="longest clip accepted (s)"),
+        "features": Param(
+            str, choices=("song", EDGE_RECIPE), help="edge: also EDGE's per-5 s-slice features"
+        ),
     },
     compute=compute,
 )

@@ -46,7 +46,7 @@ def test_stage_writes_the_contract(tmp_path):
     write_wav(path, synth_music(3.0, BPM, seed=1, sample_rate=22050), 22050)
     out = zarr.open_group(zarr.storage.MemoryStore(), mode="w")
     ctx = StageContext(
-        params={"min_seconds": 2.0, "max_seconds": 600.0},
+        params={"min_seconds": 2.0, "max_seconds": 600.0, "features": "song"},
         upstream={},
         out=out,
         workdir=tmp_path,
