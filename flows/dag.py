@@ -65,12 +65,13 @@ def make_plan(
     keys: dict[str, str] = {}
     plan = []
     for name, spec in stage_specs().items():
+        own = spec.key_params(params[name])  # the other models' params stay out of the key
         ingredients = key_ingredients(
             stage=name,
             version=spec.version,
-            params=params[name],
+            params=own,
             input_hashes={kind: hashes[kind] for kind in spec.raw_inputs}
-            | weight_fingerprints(name, spec, params[name]),
+            | weight_fingerprints(name, spec, own),
             upstream_keys={up: keys[up] for up in spec.upstream},
         )
         keys[name] = stage_key(ingredients)
@@ -89,12 +90,13 @@ def make_plan(
 
 
 def weight_fingerprints(stage: str, spec: StageSpec, params: Mapping[str, Any]) -> dict[str, str]:
-    """`stage.key` -> fingerprint for every path param that is set (null: the content digest of
-    the file it stands for, if any); a missing path is an error."""
+    """`stage.key` -> fingerprint for every path param among the key `params` that is set (null:
+    the content digest of the file it stands for, if any); a missing path is an error."""
     out = {}
-    for key, rule in spec.params.items():
-        if rule.path and params[key] is not None:
-            path = Path(params[key]).expanduser()
+    for key, value in params.items():
+        rule = spec.params[key]
+        if rule.path and value is not None:
+            path = Path(value).expanduser()
             if not path.exists():
                 raise InputError(f"{stage}.{key}: {path} not found (check the path)")
             out[f"{stage}.{key}"] = path_fingerprint(path)
@@ -183,8 +185,7 @@ def validate_inputs(plan: list[PlanEntry]) -> None:
     to_run = {e.planned.name: e.planned for e in plan if not e.cached}
     specs = stage_specs()
     for name, planned in to_run.items():
-        if specs[name].check is not None:
-            specs[name].check(planned.ingredients["params"])
+        specs[name].check_model(planned.ingredients["params"])
     if audio := next((p.audio_path for p in to_run.values() if p.audio_path), None):
         limits = next(e.planned.ingredients["params"] for e in plan if e.planned.name == "audio")
         validate_audio(

@@ -7,6 +7,7 @@ Prefect) lives in `artifacts/` and `flows/`, so a stage never touches the store 
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -72,8 +73,40 @@ class StageContext:
 
 
 @dataclass(frozen=True)
+class Package:
+    """An optional Python package a model imports, and the command that installs it."""
+
+    module: str
+    install: str
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Files a model loads from the path in param `param` (or the param's env variable)."""
+
+    param: str
+    what: str  # what the files are, for the error message
+    contents: tuple[str, ...] = ()  # paths that must exist inside the folder
+    optional: bool = False  # null is allowed (the model runs without them); checked when set
+    packages: tuple[Package, ...] = ()  # what loading them imports
+
+
+@dataclass(frozen=True)
+class Model:
+    """One model of a stage, as data: the params only it reads (the stage's key covers them only
+    while it is the chosen model) and the weights it loads."""
+
+    params: tuple[str, ...] = ()
+    weights: tuple[Weights, ...] = ()
+
+
+@dataclass(frozen=True)
 class StageSpec:
-    """Identity of a stage: bump `version` whenever the meaning of its output changes."""
+    """Identity of a stage: bump `version` whenever the meaning of its output changes.
+
+    `params` holds every param's rule; those no entry of `models` claims are read by every model.
+    `models` maps each choice of param `model_param` to the params and weights of that model.
+    """
 
     name: str
     version: int
@@ -81,6 +114,49 @@ class StageSpec:
     raw_inputs: tuple[str, ...]
     params: Mapping[str, Param]
     compute: Callable[[StageContext], None]
-    # Cheap checks of this stage's params that must pass before anything runs (e.g. a model that
-    # needs weights was chosen without them); raises InputError.
-    check: Callable[[Mapping[str, Any]], None] | None = None
+    models: Mapping[str, Model] = field(default_factory=dict)
+    model_param: str = "model"
+
+    def __post_init__(self) -> None:
+        for name, model in self.models.items():
+            claimed = [w.param for w in model.weights] + list(model.params)
+            if unknown := [p for p in claimed if p not in self.params]:
+                raise ValueError(f"stage {self.name} model {name} names unknown params {unknown}")
+
+    def key_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The params the chosen model runs on: the shared ones and its own. Params of the
+        other models stay out of the key, so changing them reuses the cached output."""
+        chosen = self.models.get(params.get(self.model_param), Model())
+        others = {p for model in self.models.values() for p in model.params}
+        return {k: v for k, v in params.items() if k not in others or k in chosen.params}
+
+    def check_model(self, params: Mapping[str, Any]) -> None:
+        """The chosen model's weights and packages are there: one InputError naming the param
+        (and its env variable) to set, before anything runs."""
+        choice = params.get(self.model_param)
+        for weights in self.models.get(choice, Model()).weights:
+            needs = f"{self.name}.{self.model_param}={choice} needs {weights.what}"
+            value = params.get(weights.param)
+            if value is None and weights.optional:
+                continue
+            if value is None:
+                env = self.params[weights.param].env
+                raise InputError(
+                    f"{needs}: --set {self.name}.{weights.param}=PATH"
+                    + (f" or ${env}" if env else "")
+                    + self._weight_free_hint()
+                )
+            folder = Path(value).expanduser()
+            if not folder.exists():
+                raise InputError(f"{needs}: {self.name}.{weights.param}={folder} does not exist")
+            if missing := [c for c in weights.contents if not (folder / c).exists()]:
+                raise InputError(
+                    f"{needs}: {self.name}.{weights.param}={folder} lacks {', '.join(missing)}"
+                )
+            for package in weights.packages:
+                if importlib.util.find_spec(package.module.partition(".")[0]) is None:
+                    raise InputError(f"{needs}, which import {package.module}: {package.install}")
+
+    def _weight_free_hint(self) -> str:
+        free = [name for name, m in self.models.items() if all(w.optional for w in m.weights)]
+        return f" (or {self.name}.{self.model_param}={free[0]}, which needs none)" if free else ""

@@ -8,15 +8,17 @@ add an entry to ANIMATORS (import heavy dependencies inside the function).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from tasks.animate.magicanimate.params import MODEL as MAGICANIMATE_MODEL
 from tasks.animate.magicanimate.params import PARAMS as MAGICANIMATE_PARAMS
 from tasks.animate.preview import labelled_reference, side_by_side
 from tasks.animate.video import VideoWriter
-from tasks.base import InputError, Param, StageContext, StageSpec
+from tasks.animate.wan.params import MODEL as WAN_MODEL
+from tasks.animate.wan.params import PARAMS as WAN_PARAMS
+from tasks.base import InputError, Model, Param, StageContext, StageSpec
 
 CHUNK = 8  # frames per zarr chunk and per preview batch
 VIDEO_NAME = "video.mp4"
@@ -61,10 +63,19 @@ def magicanimate_frames(ctx: StageContext) -> Iterator[np.ndarray]:
     return animate_from_artifact(ctx)
 
 
+def wan_frames(ctx: StageContext) -> Iterator[np.ndarray]:
+    """Wan2.2-Animate-14B (diffusers' WanAnimatePipeline) on the render stage's pose,
+    retargeted to the photo, one segment at a time; diffusers is imported only here."""
+    from tasks.animate.wan.stage import animate_from_artifact
+
+    return animate_from_artifact(ctx)
+
+
 ANIMATORS: dict[str, Animator] = {
     "cutout": cutout_frames,
     "preview": preview_frames,
     "magicanimate": magicanimate_frames,
+    "wan-animate": wan_frames,
 }
 
 
@@ -109,28 +120,28 @@ def compute(ctx: StageContext) -> None:
     )
 
 
-def check_params(params: Mapping[str, Any]) -> None:
-    if params["model"] == "magicanimate" and params["weights"] is None:
-        raise InputError(
-            "animate.model=magicanimate needs the MagicAnimate release: "
-            "--set animate.weights=DIR (or use animate.model=cutout, which needs no weights)"
-        )
-
-
 SPEC = StageSpec(
     name="animate",
     version=3,  # 3: cutout keeps every shown part, photo-framed, patch-filled plate
-    upstream=("align", "audio"),
+    upstream=("align", "audio", "render"),  # render: wan-animate's pose keypoints
     raw_inputs=("image", "audio"),
     params={
-        "model": Param(str, choices=tuple(ANIMATORS), help="cutout | preview | magicanimate"),
+        "model": Param(
+            str, choices=tuple(ANIMATORS), help="cutout | preview | magicanimate | wan-animate"
+        ),
         "crf": Param(int, min=0, max=51, help="H.264 quality, lower is better"),
         "fit_shape": Param(
             float, min=0.0, max=1.0, help="cutout: limb thickness, 0 photo's .. 1 driving body's"
         ),
         "mesh_step": Param(int, min=0, max=64, help="cutout: mesh cell px, 0 = auto"),
     }
-    | MAGICANIMATE_PARAMS,
+    | MAGICANIMATE_PARAMS
+    | WAN_PARAMS,
     compute=compute,
-    check=check_params,
+    models={
+        "cutout": Model(params=("fit_shape", "mesh_step")),
+        "preview": Model(),
+        "magicanimate": MAGICANIMATE_MODEL,
+        "wan-animate": WAN_MODEL,
+    },
 )

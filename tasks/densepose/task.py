@@ -7,12 +7,9 @@ behind the same outputs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from tasks.base import InputError, Param, StageContext, StageSpec
+from tasks.base import InputError, Model, Package, Param, StageContext, StageSpec, Weights
 from tasks.densepose.colors import colorize
-from tasks.densepose.detectron2 import DensePoseRCNN
+from tasks.densepose.detectron2 import DENSEPOSE_PIP, DETECTRON2_PIP, DensePoseRCNN
 
 CHUNK = 8  # frames per zarr chunk and per batch
 
@@ -53,14 +50,6 @@ def compute(ctx: StageContext) -> None:
     )
 
 
-def check_params(params: Mapping[str, Any]) -> None:
-    if params["model"] == "detectron2" and (params["weights"] is None or params["config"] is None):
-        raise InputError(
-            "densepose.model=detectron2 needs --set densepose.weights=model_final_162be9.pkl "
-            "and --set densepose.config=densepose_rcnn_R_50_FPN_s1x.yaml (or densepose.model=mesh)"
-        )
-
-
 SPEC = StageSpec(
     name="densepose",
     version=1,
@@ -77,5 +66,21 @@ SPEC = StageSpec(
         "min_score": Param(float, min=0.0, max=1.0, help="detectron2: person score threshold"),
     },
     compute=compute,
-    check=check_params,
+    models={
+        "mesh": Model(),
+        "detectron2": Model(
+            params=("weights", "config", "min_score"),
+            weights=(
+                Weights(
+                    "weights",
+                    "a DensePose R-CNN checkpoint (model_final_162be9.pkl, DensePose model zoo)",
+                    packages=(
+                        Package("detectron2", DETECTRON2_PIP),
+                        Package("densepose", DENSEPOSE_PIP),
+                    ),
+                ),
+                Weights("config", "a DensePose config (densepose_rcnn_R_50_FPN_s1x.yaml)"),
+            ),
+        ),
+    },
 )

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import numpy as np
 
-from tasks.base import InputError, Param, StageContext, StageSpec
+from tasks.base import Model, Param, StageContext, StageSpec
 from tasks.body.skeleton import NUM_JOINTS, forward_kinematics, to_motion151
 from tasks.motion.choreographer import choreograph
+from tasks.motion.edge.params import MODEL as EDGE_MODEL
 from tasks.motion.edge.params import PARAMS as EDGE_PARAMS
 from tasks.motion.library.clips import BUNDLED
 from tasks.motion.library.graph import library_graph
@@ -63,14 +61,6 @@ def compute(ctx: StageContext) -> None:
     ctx.out.attrs.update({"fps": fps, "num_frames": num_frames, "model": ctx.params["model"]})
 
 
-def check_params(params: Mapping[str, Any]) -> None:
-    if params["model"] == "edge" and params["checkpoint"] is None:
-        raise InputError(
-            "motion.model=edge needs a checkpoint: --set motion.checkpoint=PATH (checkpoint.pt or "
-            "a `music2dance convert-edge` folder), or motion.model=choreographer (no weights)"
-        )
-
-
 SPEC = StageSpec(
     name="motion",
     version=2,  # 2: partner holds freed in the library model
@@ -80,9 +70,6 @@ SPEC = StageSpec(
         "model": Param(str, choices=("library", "choreographer", "edge"), help="motion generator"),
         "seed": Param(int, help="seed of every random choice (moves, sampler noise)"),
         "energy": Param(float, min=0.0, max=2.0, help="movement amplitude / energy scale"),
-        "checkpoint": Param(
-            str, nullable=True, path=True, help="EDGE checkpoint.pt or convert-edge folder"
-        ),
         "library": Param(
             str,
             nullable=True,
@@ -95,5 +82,9 @@ SPEC = StageSpec(
     }
     | EDGE_PARAMS,
     compute=compute,
-    check=check_params,
+    models={
+        "library": Model(params=("energy", "library", "max_turn_deg", "stay_radius")),
+        "choreographer": Model(params=("energy",)),
+        "edge": EDGE_MODEL,
+    },
 )

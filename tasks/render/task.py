@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
-from tasks.base import InputError, Param, StageContext, StageSpec
+from tasks.base import Model, Param, StageContext, StageSpec, Weights
 from tasks.render.body import Body, builtin_body, pose_body
 from tasks.render.camera import Camera, fit_camera, frame_size, project
 from tasks.render.openpose import draw_pose
@@ -125,14 +124,6 @@ def compute(ctx: StageContext) -> None:
     )
 
 
-def check_params(params: Mapping[str, Any]) -> None:
-    if params["body"] == "smpl" and params["smpl_dir"] is None:
-        raise InputError(
-            "render.body=smpl needs SMPL model files: --set render.smpl_dir=PATH "
-            "or $MUSIC2DANCE_SMPL_DIR (or render.body=builtin, which needs none)"
-        )
-
-
 SPEC = StageSpec(
     name="render",
     version=2,  # 2: OpenPose-style keypoints and pose images
@@ -165,5 +156,12 @@ SPEC = StageSpec(
         "preview": Param(bool, help="also write a shaded RGB preview"),
     },
     compute=compute,
-    check=check_params,
+    models={
+        "builtin": Model(),
+        "smpl": Model(
+            params=("smpl_dir", "betas", "smpl_uv"),
+            weights=(Weights("smpl_dir", "SMPL model files (a .pkl/.npz file or its folder)"),),
+        ),
+    },
+    model_param="body",
 )

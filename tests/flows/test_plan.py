@@ -36,4 +36,5 @@ def test_env_fallback_for_a_path_param_is_part_of_the_key(inputs, tmp_path, monk
 
 def test_missing_weights_path_is_a_clear_error(inputs, tmp_path):
     with pytest.raises(InputError, match="render.smpl_dir: .* not found"):
-        keys(inputs, tmp_path, "render.smpl_dir=" + os.path.join(str(tmp_path), "nope.pkl"))
+        missing = os.path.join(str(tmp_path), "nope.pkl")
+        keys(inputs, tmp_path, "render.body=smpl", f"render.smpl_dir={missing}")

@@ -1,13 +1,11 @@
-"""Params of `animate.model=magicanimate` (merged into the animate stage's SPEC by task.py).
+"""Params and weights of `animate.model=magicanimate` (the animate stage's SPEC declares them).
 
 Kept apart from the model code so that importing them does not import diffusers.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from tasks.base import Param
+from tasks.base import Model, Package, Param, Weights
 
 PARAMS: dict[str, Param] = {
     "weights": Param(
@@ -33,18 +31,18 @@ PARAMS: dict[str, Param] = {
     "compile": Param(bool, help="torch.compile the video UNet and ControlNet (GPU runs)"),
 }
 
-DEFAULTS: dict[str, Any] = {
-    "weights": None,
-    "sd15": None,
-    "vae": None,
-    "steps": 25,
-    "guidance": 7.5,
-    "seed": 0,
-    "window": 16,
-    "overlap": 4,
-    "device": "auto",
-    "precision": "auto",
-    "face_adapter": None,
-    "decode_chunk": 8,
-    "compile": False,
-}
+MODEL = Model(
+    params=tuple(PARAMS),
+    weights=(
+        Weights(
+            "weights",
+            "the MagicAnimate release folder",
+            contents=(
+                "appearance_encoder/config.json",
+                "densepose_controlnet/config.json",
+                "temporal_attention/temporal_attention.ckpt",
+            ),
+            packages=(Package("diffusers", "pip install 'music2dance[animate]'"),),
+        ),
+    ),
+)

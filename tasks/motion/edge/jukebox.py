@@ -25,6 +25,7 @@ import numpy as np
 from tasks.base import InputError
 from tasks.motion.edge.diffusion import OVERLAP
 from tasks.motion.edge.longform import WINDOW, num_windows
+from tasks.motion.edge.params import JUKEBOX_FILES
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ DIM = 4800
 FPS = 30
 WINDOW_SECONDS = WINDOW / FPS  # 5 s
 STRIDE_SECONDS = WINDOW_SECONDS / 2  # 2.5 s
-WEIGHT_FILES = ("vqvae.pth.tar", "prior_level_2.pth.tar")
+WEIGHT_FILES = JUKEBOX_FILES
 CACHE_ENV = "MUSIC2DANCE_FEATURE_CACHE"
 SETTINGS = f"jukemirlib-layer{LAYER}-{FPS}fps-{SAMPLE_RATE}hz-v1"  # part of every cache key
 

@@ -1,10 +1,16 @@
-"""Params of `motion.model=edge` (merged into the motion stage's SPEC); imports no torch."""
+"""Params and weights of `motion.model=edge` (the motion stage's SPEC declares them as its `edge`
+model); imports no torch."""
 
 from __future__ import annotations
 
-from tasks.base import Param
+from tasks.base import Model, Package, Param, Weights
+
+JUKEBOX_FILES = ("vqvae.pth.tar", "prior_level_2.pth.tar")  # OpenAI Jukebox 5b, in jukebox_dir
 
 PARAMS: dict[str, Param] = {
+    "checkpoint": Param(
+        str, nullable=True, path=True, help="EDGE checkpoint.pt or convert-edge folder"
+    ),
     "guidance": Param(float, min=0.0, max=10.0, help="EDGE classifier-free guidance weight"),
     "steps": Param(int, min=1, max=1000, help="EDGE DDIM steps (official 50)"),
     "sampler": Param(str, choices=("ddim", "ddpm"), help="EDGE sampler"),
@@ -24,3 +30,17 @@ PARAMS: dict[str, Param] = {
     "edit_root": Param(bool, help="EDGE edit: keep the reference root path"),
     "edit_keyframes": Param(list, help="EDGE edit: times (s) whose reference pose is kept"),
 }
+
+MODEL = Model(
+    params=tuple(PARAMS),
+    weights=(
+        Weights("checkpoint", "an EDGE checkpoint.pt or a `music2dance convert-edge` folder"),
+        Weights(
+            "jukebox_dir",
+            "Jukebox weights for the released checkpoint",
+            contents=JUKEBOX_FILES,
+            optional=True,
+            packages=(Package("jukemirlib", "pip install 'music2dance[jukebox]'"),),
+        ),
+    ),
+)

@@ -66,12 +66,7 @@ def jukebox_from_audio_file(ctx: StageContext, num_frames: int) -> np.ndarray:
 def sample_from_artifact(ctx: StageContext) -> tuple[np.ndarray, np.ndarray]:
     """Poses (T, 24, 3) and trans (T, 3) float32: Jukebox features for a 4800-d checkpoint,
     the audio artifact's baseline features for a 35-d one."""
-    params = ctx.params
-    if not params.get("checkpoint"):
-        raise InputError(
-            "motion.model=edge needs a checkpoint: --set motion.checkpoint=PATH (checkpoint.pt "
-            "or a `music2dance convert-edge` folder)"
-        )
+    params = ctx.params  # checked before the run: SPEC.check_model
     audio = ctx.upstream["audio"]
     fps, num_frames = int(audio.attrs["fps"]), int(audio.attrs["num_frames"])
     weights = load_edge(params["checkpoint"])

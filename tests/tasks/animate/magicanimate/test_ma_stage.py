@@ -12,9 +12,9 @@ from safetensors.torch import save_file
 
 from tasks.animate.magicanimate.face import FaceAttention, FaceEncoder
 from tasks.animate.magicanimate.loading import WeightPaths, load_video_unet
-from tasks.animate.magicanimate.params import DEFAULTS, PARAMS
 from tasks.animate.magicanimate.stage import animate_from_artifact, device_and_dtype, face_crop
 from tasks.base import InputError, StageContext
+from tests.stage_params import stage_params
 from tests.tasks.animate.magicanimate.ma_seeding import TINY_2D, pattern_video, seeded_state_dict
 from tests.tasks.animate.magicanimate.ma_tiny import (
     golden,
@@ -40,13 +40,12 @@ def _context(
     align.create_array("rgb", data=control, chunks=(8, 64, 64, 3))
     align.create_array("reference", data=reference)
     align.attrs["face_box"] = [10, 40, 40, 20]
-    params = {
-        **DEFAULTS,
-        "weights": None if weights is None else str(weights),
-        "steps": 1,
-        "face_adapter": None if face_adapter is None else str(face_adapter),
-    }
-    params = {k: PARAMS[k].check(k, v) for k, v in params.items()}
+    params = stage_params(
+        "animate",
+        weights=None if weights is None else str(weights),
+        steps=1,
+        face_adapter=None if face_adapter is None else str(face_adapter),
+    )
     return StageContext(
         params=params,
         upstream={"align": align},
@@ -91,10 +90,7 @@ def test_face_crop_widens_and_clips() -> None:
     assert face_crop(reference, [0, 48, 20, 30]).shape == (25, 22, 3)
 
 
-def test_defaults_are_valid_params() -> None:
-    assert set(DEFAULTS) == set(PARAMS)
-    for key, value in DEFAULTS.items():
-        PARAMS[key].check(key, value)
+def test_device_and_dtype() -> None:
     assert device_and_dtype("cpu", "auto") == (torch.device("cpu"), torch.float32)
     assert device_and_dtype("cpu", "bfloat16")[1] == torch.bfloat16
 

@@ -11,7 +11,7 @@ from tasks.base import InputError, StageContext
 from tasks.body.skeleton import forward_kinematics
 from tasks.motion.edge.checkpoint import save_converted
 from tasks.motion.edge.params import PARAMS
-from tasks.motion.task import compute
+from tasks.motion.task import SPEC, compute
 from tests.tasks.motion.edge.edge_testkit import make_tiny_weights
 
 T = 100
@@ -49,6 +49,7 @@ def test_edge_model_writes_the_motion_contract(tmp_path):
     assert np.array_equal(out["poses"][:], again["poses"][:])
 
 
-def test_missing_checkpoint_param_names_the_fix(tmp_path):
-    with pytest.raises(InputError, match="motion.checkpoint"):
-        run(tmp_path, checkpoint=None)
+def test_missing_checkpoint_param_names_the_fix():
+    params = load_defaults()["motion"] | {"model": "edge", "checkpoint": None}
+    with pytest.raises(InputError, match=r"--set motion.checkpoint=PATH \(or motion.model=library"):
+        SPEC.check_model(params)
