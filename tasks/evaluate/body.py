@@ -41,6 +41,7 @@ FOREARM_WIDTH = 0.15  # radius of the forearm and hand core, fraction of the elb
 FOREARMS = ((13, 15, 19, 17, 21), (14, 16, 20, 18, 22))  # elbow, wrist, finger landmarks per arm
 ARM_PARTS = (3, 4, 15, 16, 17, 18, 19, 20, 21, 22)  # DensePose arms and hands
 CARRIED = 0.012  # a forearm pixel matching the photo this close still counts (the torso moved)
+BODY_AROUND = 0.03  # the dancer's colour around a spot: its body averaged at this scale
 ALWAYS_SHOWN = (1, 2, 23, 24)  # torso and head: the align stage found the photo's face
 SHOWN_UNDER_PHOTO = 0.3  # without landmarks, a part this much under the photo's person is shown
 # DensePose part -> MediaPipe Pose landmarks (proximal, distal) of its segment; "left" is the
@@ -216,14 +217,24 @@ def _shown_nearby(
 
 
 def leftovers(
-    frame: np.ndarray, photo: PhotoBody, occupied: np.ndarray, arms: np.ndarray
+    frame: np.ndarray, photo: PhotoBody, occupied: np.ndarray, arms: np.ndarray, dancer: np.ndarray
 ) -> tuple[float, np.ndarray]:
     """(share of the photo's person pixels still showing the photo, those pixels): frame (h, w,
     3) uint8; looked for away from `occupied` (h, w) bool, the dancer and driving body grown, and
-    on the photo's forearm cores away from `arms` (h, w) bool, the driving arms grown."""
+    on the photo's forearm cores away from `arms` (h, w) bool, the driving arms grown, where the
+    `dancer` (h, w) bool stands: its body may carry them a few px, so a nearby match counts
+    there, but only where the photo's forearm looks unlike the dancer's body around that spot (a
+    sleeve of the shirt's own cloth shows as shirt once the arm leaves). Over the background the
+    exact pixel must match: a patch fill of stones has a skin tone somewhere in any window."""
     smooth = _smooth(frame)
     same = np.linalg.norm(smooth - photo.image, axis=-1) < SAME_COLOUR
-    carried = _shown_nearby(smooth, photo.image, photo.forearms & ~arms, _px(CARRIED, frame.shape))
+    sigma = _px(BODY_AROUND, frame.shape)
+    weight = cv2.GaussianBlur(dancer.astype(np.float32), (0, 0), sigma)
+    around = cv2.GaussianBlur(smooth * dancer[..., None], (0, 0), sigma)
+    around /= np.maximum(weight, 1e-3)[..., None]
+    unlike = np.linalg.norm(photo.image - around, axis=-1) > DISTINCT
+    cores = photo.forearms & ~arms & dancer & unlike
+    carried = _shown_nearby(smooth, photo.image, cores, _px(CARRIED, frame.shape))
     left = (photo.distinct & ~occupied & same) | carried
     # A lone pixel matching by chance is no limb: keep what survives a 3x3 opening.
     left = cv2.morphologyEx(left.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0
@@ -310,7 +321,7 @@ def check_frame(
     clear = _px(CLEAR, frame.shape)
     occupied = _dilate(main | body, clear)
     arms = _dilate(_moved(np.isin(parts, ARM_PARTS), shift), clear)
-    left_share, left = leftovers(frame, photo, occupied, arms)
+    left_share, left = leftovers(frame, photo, occupied, arms, dancer)
     return FrameCheck(
         coverage=cover,
         leftovers=left_share,

@@ -134,7 +134,7 @@ def compute(ctx: StageContext) -> None:
 
 SPEC = StageSpec(
     name="evaluate",
-    version=4,
+    version=5,  # 5: leftovers carried over the body only where the photo's forearm is unlike it
     upstream=("audio", "motion", "align", "animate"),
     raw_inputs=(),
     params={

@@ -196,6 +196,27 @@ def test_a_hand_left_on_the_body_is_a_leftover_even_moved_a_little(scene):
     assert clean["leftovers"] == 0.0 and left["leftovers"] > gates["leftovers_max"]
 
 
+def test_a_sleeve_of_the_shirts_cloth_leaves_no_leftover_on_the_shirt(scene):
+    """The photo's right arm wears the torso's colour; the raised arm uncovers the shirt, which
+    the dancer's body shows where the forearm was: that is the shirt, not the arm left behind."""
+    _, colours, photo, _, gates = scene
+    parts = figure()
+    sleeve = photo.copy()
+    sleeve[np.isin(parts, (16, 20))] = colours[2]
+    marks = np.zeros((33, 3))
+    marks[[14, 16, 20, 18, 22]] = [[76, 80, 1], [80, 104, 1], [81, 110, 1], [79, 110, 1],
+                                   [82, 108, 1]]  # fmt: skip
+    body = photo_body(
+        sleeve, (parts > 0).astype(np.float32), shown_parts(parts > 0, None, parts), marks
+    )
+    dancing = figure(arm_up=True)
+    frame = dance_frame(scene, dancing)
+    shirt = np.zeros_like(parts, bool)
+    shirt[60:108, 70:85] = True  # the dancer's torso, wider here, covers where the forearm was
+    frame[shirt] = colours[2]
+    assert measure_with(body, frame, dancing, extra=shirt)["leftovers"] == 0.0
+
+
 def measure_with(body, frame, parts, extra=None) -> dict[str, float]:
     dancer = (parts > 0) | (False if extra is None else extra)
     check = check_frame(frame, dancer.astype(np.float32), parts, body)
