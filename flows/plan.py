@@ -7,7 +7,7 @@ hand the plan on (`flows.execute.run_plan`), so no input is decoded or checked t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,6 +68,7 @@ def plan_run(
     target: str | None = None,
     explain: bool = True,
     check: bool = True,
+    validate: Callable[[list[PlanEntry]], None] = validate_inputs,
 ) -> RunPlan:
     """The plan of one clip; `target`: only that stage and its upstream.
 
@@ -76,7 +77,8 @@ def plan_run(
        `explain`, why each missing stage misses.
     3. with `check`: the checksums of what the run will read (a damaged copy is evicted and
        becomes a stage to run), then the params and raw inputs of the stages to run (decode the
-       audio, find the face), so bad input fails here and leaves the store untouched.
+       audio, find the face) with `validate`, so bad input fails here and leaves the store
+       untouched.
     """
     params = resolve_params(param_rules(), overrides, defaults)
     opened = open_store(store)
@@ -85,5 +87,5 @@ def plan_run(
         plan = plan.upto(target)
     if check:
         verify_reads(plan.entries, opened)
-        validate_inputs(plan.entries)
+        validate(plan.entries)
     return plan

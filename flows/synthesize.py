@@ -40,13 +40,10 @@ from flows.dag import (
     PlanEntry,
     evaluate_run,
     evaluation_params,
-    make_plan,
-    param_rules,
     validate_inputs,
-    verify_reads,
 )
 from flows.dance_video import GPU_STAGES, stage_task
-from params import resolve_params
+from flows.plan import plan_run
 from tasks.base import InputError
 
 log = logging.getLogger("music2dance.synth")
@@ -147,44 +144,44 @@ class RowPlan:
 def plan_manifest(
     rows: Iterable[ManifestRow], store_root: str | Path, overrides: Iterable[str] = ()
 ) -> list[RowPlan]:
-    """Every row's keys, and whether each is cached; input checks run once per distinct file.
+    """Every row's plan (`plan_run`); input checks run once per distinct file and params.
     Misses are not explained: comparing each with earlier artifacts costs minutes per 1,000 rows."""
-    store = open_store(store_root)
-    rules = param_rules()
     plans = []
     for row in rows:
         plan = RowPlan(row)
         try:
-            params = resolve_params(rules, row.params_overrides(overrides))
-            entries = make_plan(row.audio, row.image, params, store, explain=False)
-            verify_reads(entries, store)
-            plan.error = _validate_once(entries, _CHECKED)
-            plan.stages = [e.planned for e in entries]
-            plan.cached = {e.planned.name: e.cached for e in entries}
+            run = plan_run(
+                row.audio,
+                row.image,
+                row.params_overrides(overrides),
+                store_root,
+                explain=False,
+                validate=_validate_once,
+            )
+            plan.stages = run.stages
+            plan.cached = {e.planned.name: e.cached for e in run.entries}
         except InputError as err:
             plan.error = str(err)
         plans.append(plan)
     return plans
 
 
-def _validate_once(entries: list[PlanEntry], checked: dict[tuple, str | None]) -> str | None:
+def _validate_once(entries: list[PlanEntry]) -> None:
     """`validate_inputs` (decode the audio, find the face) memoised on what it would look at, for
     this process: a file is identified by path, size and mtime, like `file_sha256`."""
     to_run = [e.planned for e in entries if not e.cached]
     audio = next((p.audio_path for p in to_run if p.audio_path), None)
     image = next((p.image_path for p in to_run if p.image_path), None)
-    memo = (
-        _identity(audio),
-        json.dumps(entries[0].planned.ingredients["params"], sort_keys=True),
-        _identity(image),
-    )
-    if memo not in checked:
+    params = {e.planned.name: e.planned.ingredients["params"] for e in entries}
+    memo = (_identity(audio), json.dumps(params, sort_keys=True), _identity(image))
+    if memo not in _CHECKED:
         try:
             validate_inputs(entries)
-            checked[memo] = None
+            _CHECKED[memo] = None
         except InputError as err:
-            checked[memo] = str(err)
-    return checked[memo]
+            _CHECKED[memo] = str(err)
+    if _CHECKED[memo] is not None:
+        raise InputError(_CHECKED[memo])
 
 
 def _identity(path: str | None) -> tuple | None:
@@ -410,11 +407,62 @@ def finish(
     return summary
 
 
+def run_rows(
+    plans: list[RowPlan],
+    out: str,
+    store_root: str,
+    limits: Mapping[str, int] | None,
+    retries: int,
+    retry_delay_seconds: float,
+    gpus: bool,
+    **outputs: Any,
+) -> dict[str, Any]:
+    """Inside a flow: submit every missing artifact once, wait, then `finish` (index, videos,
+    summary; `outputs`: its evaluate, export and export_sets)."""
+    missing = missing_artifacts(plans)
+    log.info("%d rows planned; %d artifact(s) to compute", len(plans), len(missing))
+    set_stage_limits(DEFAULT_LIMITS if limits is None else limits)
+    tasks = _stage_tasks(retries, retry_delay_seconds)
+    futures = submit_missing(missing, store_root, tasks, gpus)
+    for done, ((name, key), future) in enumerate(futures.items(), 1):
+        future.wait()
+        log.info("%d/%d %-10s %s %s", done, len(futures), name, key[:12], future.state.name)
+    return finish(plans, futures, store_root, out, **outputs)
+
+
+@flow(name="synthesize-plan", log_prints=False)
+def synthesize_plan(
+    plans: list[RowPlan],
+    out: str,
+    store: str,
+    limits: dict[str, int] | None = None,
+    retries: int = 2,
+    retry_delay_seconds: float = 5.0,
+    gpus: bool = False,
+    evaluate: list[str] | None = None,
+    export: list[tuple[str, str]] | None = None,
+    export_sets: list[str] | None = None,
+) -> dict[str, Any]:
+    """Run rows planned by `plan_manifest` (what `music2dance synth` calls after planning)."""
+    return run_rows(
+        plans,
+        out,
+        normalize_root(store),
+        limits,
+        retries,
+        retry_delay_seconds,
+        gpus,
+        evaluate=evaluate,
+        export=export or (),
+        export_sets=export_sets or (),
+    )
+
+
 @flow(name="synthesize", log_prints=False)
 def synthesize(
     manifest: str,
     out: str,
-    store: str = "store",
+    store: str,
     overrides: list[str] | None = None,
     limits: dict[str, int] | None = None,
     retries: int = 2,
@@ -424,17 +472,21 @@ def synthesize(
     export: list[tuple[str, str]] | None = None,
     export_sets: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Render every manifest row; returns the summary (rows, done, failed, index path).
-    `gpus`: GPU stages request one GPU each from a Dask or Ray cluster. `evaluate` (a list of
-    evaluate.*/gates.* overrides, maybe empty): metrics and quality gates per row in the index."""
-    store_root = normalize_root(store)
-    plans = plan_manifest(read_manifest(manifest), store_root, overrides or [])
-    missing = missing_artifacts(plans)
-    log.info("%d rows planned; %d artifact(s) to compute", len(plans), len(missing))
-    set_stage_limits(DEFAULT_LIMITS if limits is None else limits)
-    tasks = _stage_tasks(retries, retry_delay_seconds)
-    futures = submit_missing(missing, store_root, tasks, gpus)
-    for done, ((name, key), future) in enumerate(futures.items(), 1):
-        future.wait()
-        log.info("%d/%d %-10s %s %s", done, len(futures), name, key[:12], future.state.name)
-    return finish(plans, futures, store_root, out, evaluate, export or (), export_sets or ())
+    """Plan and render every manifest row (the deployments' entry point); returns the summary
+    (rows, done, failed, index path). `gpus`: GPU stages request one GPU each from a Dask or Ray
+    cluster. `evaluate` (evaluate.*/gates.* overrides, maybe empty): metrics and quality gates
+    per row in the index; `export`: (format, folder) training datasets (dataset.* overrides in
+    `export_sets`)."""
+    root = normalize_root(store)
+    return run_rows(
+        plan_manifest(read_manifest(manifest), root, overrides or []),
+        out,
+        root,
+        limits,
+        retries,
+        retry_delay_seconds,
+        gpus,
+        evaluate=evaluate,
+        export=export or (),
+        export_sets=export_sets or (),
+    )

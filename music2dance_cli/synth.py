@@ -45,7 +45,7 @@ def handler(args: argparse.Namespace) -> int:
     if not missing:
         summary = finish(plans, {}, store, args.out, evaluate, export, export_sets)
     else:
-        from flows.synthesize import synthesize
+        from flows.synthesize import synthesize_plan
 
         runner = make_task_runner(args.runner, args.dask_address, args.workers)
         server = (
@@ -54,11 +54,10 @@ def handler(args: argparse.Namespace) -> int:
             else contextlib.nullcontext()
         )
         with server:
-            summary = synthesize.with_options(task_runner=runner)(
-                manifest=str(args.manifest),
+            summary = synthesize_plan.with_options(task_runner=runner)(
+                plans=plans,
                 out=str(args.out),
                 store=store,
-                overrides=stage_sets,
                 limits=_limits(args.limit),
                 retries=args.retries,
                 gpus=args.gpus,
