@@ -77,7 +77,7 @@ def compute(ctx: StageContext) -> None:
             "photo_box": list(where.box),
             "other_faces": [list(box) for box in others],
             "size": [height, width],
-            "fps": densepose.attrs.get("fps", 30),
+            "fps": densepose.attrs["fps"],
             "num_frames": num_frames,
             "model": ctx.params["model"],
         }

@@ -84,7 +84,7 @@ def compute(ctx: StageContext) -> None:
     if ctx.audio_path is None:
         raise InputError("no audio file given (pass --audio PATH)")
     align = ctx.upstream["align"]
-    num_frames, fps = align["rgb"].shape[0], align.attrs.get("fps", 30)
+    num_frames, fps = align["rgb"].shape[0], align.attrs["fps"]
     chunks = ANIMATORS[ctx.params["model"]](ctx)
     first = next(chunks, None)
     if first is None:

@@ -41,7 +41,7 @@ def compute(ctx: StageContext) -> None:
         rgb[frames] = colorize(chunk)
     ctx.out.attrs.update(
         {
-            "fps": render.attrs.get("fps", 30),
+            "fps": render.attrs["fps"],
             "num_frames": num_frames,
             "height": height,
             "width": width,

@@ -89,7 +89,7 @@ def export_motion(group: zarr.Group, fmt: str, out: Path) -> Path:
     if fmt not in FORMATS:
         raise InputError(f"export format {fmt!r} is not one of {list(FORMATS)}")
     poses, trans, joints = (np.asarray(group[name][:]) for name in ("poses", "trans", "joints"))
-    fps = float(group.attrs.get("fps", 30))
+    fps = float(group.attrs["fps"])
     out = Path(out).expanduser()
     if fmt == "pkl":
         data = pickle.dumps(edge_pickle_dict(poses, trans, joints))

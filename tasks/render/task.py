@@ -114,7 +114,7 @@ def compute(ctx: StageContext) -> None:
     motion_attrs = ctx.upstream["motion"].attrs
     ctx.out.attrs.update(
         {
-            "fps": motion_attrs.get("fps", 30),
+            "fps": motion_attrs["fps"],
             "num_frames": len(root),
             "height": height,
             "width": width,
