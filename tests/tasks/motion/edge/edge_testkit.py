@@ -7,9 +7,16 @@ import torch
 
 from tasks.motion.edge.checkpoint import EdgeWeights, MinMaxNormalizer
 from tasks.motion.edge.model import DanceDecoder, EdgeConfig
+from tests.stage_params import stage_params
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY = EdgeConfig(latent_dim=16, ff_size=32, num_layers=1, num_heads=2, cond_feature_dim=35)
+
+
+def sampling(**changes) -> dict:
+    """EDGE's sampling settings (guidance, steps, sampler, parity) from params/defaults.yaml."""
+    params = stage_params("motion", **changes)
+    return {key: params[key] for key in ("guidance", "steps", "sampler", "parity")}
 
 
 def tiny_normalizer(seed: int = 0) -> MinMaxNormalizer:

@@ -14,6 +14,7 @@ from tasks.motion.edge.editing import (
     parse_joints,
 )
 from tasks.motion.edge.generate import generate
+from tests.tasks.motion.edge.edge_testkit import sampling
 
 FRAMES = 219  # 7.3 s: two windows, so constraints cross the stitched overlap
 
@@ -43,7 +44,7 @@ def test_channel_indexing_is_7_plus_6j():
 def test_lower_body_and_root_path_follow_the_reference(tiny_weights):
     ref = reference_motion()
     edit = Edit(reference=ref, joints=LOWER_BODY, root=True)
-    out = generate(tiny_weights, music(), seed=2, steps=4, edit=edit)
+    out = generate(tiny_weights, music(), seed=2, **sampling(steps=4), edit=edit)
     for joint in LOWER_BODY:
         cols = joint_channels(joint)
         assert np.abs(out.motion151[:, cols] - ref[:, cols]).max() < 1e-4, joint
@@ -58,7 +59,9 @@ def test_lower_body_and_root_path_follow_the_reference(tiny_weights):
 def test_key_poses_are_hit_exactly_and_frames_between_are_free(tiny_weights):
     ref = reference_motion()
     keys = (0, 112, 218)
-    out = generate(tiny_weights, music(), seed=4, steps=4, edit=Edit(ref, keyframes=keys))
+    out = generate(
+        tiny_weights, music(), seed=4, **sampling(steps=4), edit=Edit(ref, keyframes=keys)
+    )
     for frame in keys:
         assert np.abs(out.motion151[frame, 4:] - ref[frame, 4:]).max() < 1e-4
     assert np.abs(out.motion151[50, 4:] - ref[50, 4:]).max() > 1e-2

@@ -15,6 +15,7 @@ from tasks.motion.edge.diffusion import (
 )
 from tasks.motion.edge.generate import generate
 from tasks.motion.edge.longform import covered_frames, merge_windows, num_windows, split_windows
+from tests.tasks.motion.edge.edge_testkit import sampling
 
 
 def features(seconds: float, seed: int = 0) -> np.ndarray:
@@ -29,7 +30,7 @@ def test_song_lengths(tiny_weights, seconds, windows):
     music = features(seconds)
     assert num_windows(len(music)) == windows
     assert covered_frames(windows) >= len(music)
-    out = generate(tiny_weights, music, seed=3, steps=2)
+    out = generate(tiny_weights, music, seed=3, **sampling(steps=2))
     frames = len(music)
     assert out.motion151.shape == (frames, 151)
     assert out.poses.shape == out.joints.shape == (frames, 24, 3) and out.trans.shape == (frames, 3)
@@ -39,18 +40,18 @@ def test_song_lengths(tiny_weights, seconds, windows):
 
 def test_seeded_and_deterministic(tiny_weights):
     music = features(7.3)
-    first = generate(tiny_weights, music, seed=5, steps=3)
-    again = generate(tiny_weights, music, seed=5, steps=3)
-    other = generate(tiny_weights, music, seed=6, steps=3)
+    first = generate(tiny_weights, music, seed=5, **sampling(steps=3))
+    again = generate(tiny_weights, music, seed=5, **sampling(steps=3))
+    other = generate(tiny_weights, music, seed=6, **sampling(steps=3))
     assert np.array_equal(first.motion151, again.motion151)
     assert not np.allclose(first.motion151, other.motion151)
 
 
 def test_too_short_and_wrong_width_are_refused(tiny_weights):
     with pytest.raises(ValueError, match="at least 2 s"):
-        generate(tiny_weights, features(1.9), seed=0, steps=2)
+        generate(tiny_weights, features(1.9), seed=0, **sampling(steps=2))
     with pytest.raises(ValueError, match="Jukebox|35-d"):
-        generate(tiny_weights, np.zeros((90, 4800), np.float32), seed=0, steps=2)
+        generate(tiny_weights, np.zeros((90, 4800), np.float32), seed=0, **sampling(steps=2))
 
 
 def test_official_timesteps_and_guidance_ramp():
