@@ -6,6 +6,7 @@ run `validate_audio` as a preflight before any stage writes to the store.
 
 from __future__ import annotations
 
+import math
 import re
 import struct
 from pathlib import Path
@@ -58,8 +59,9 @@ def _wav_header_duration(path: Path) -> float | None:
 
 def _decode(path: Path, sample_rate: int, max_seconds: float) -> tuple[np.ndarray, str]:
     """(samples (N,) float32 mono at `sample_rate`, ffmpeg's log); decodes at most max+1 s."""
+    limit = {"t": max_seconds + 1.0} if math.isfinite(max_seconds) else {}
     stream = ffmpeg.input(str(path)).output(
-        "pipe:", format="f32le", acodec="pcm_f32le", ac=1, ar=sample_rate, t=max_seconds + 1.0
+        "pipe:", format="f32le", acodec="pcm_f32le", ac=1, ar=sample_rate, **limit
     )
     try:
         out, err = stream.global_args("-nostdin", "-hide_banner").run(
@@ -87,10 +89,11 @@ def load_audio(
     path: str | Path,
     sample_rate: int,
     *,
-    min_seconds: float = 2.0,
-    max_seconds: float = 600.0,
+    min_seconds: float = 0.0,
+    max_seconds: float = math.inf,
 ) -> np.ndarray:
-    """Mono float32 samples (N,) at `sample_rate` Hz, after checking the clip is usable music."""
+    """Mono float32 samples (N,) at `sample_rate` Hz, after checking the clip is usable music;
+    the length limits are the caller's (the audio stage passes audio.min/max_seconds)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"audio file not found: {path} (check the path)")
@@ -126,9 +129,7 @@ def load_audio(
     return samples
 
 
-def validate_audio(
-    path: str | Path, *, min_seconds: float = 2.0, max_seconds: float = 600.0
-) -> float:
+def validate_audio(path: str | Path, *, min_seconds: float, max_seconds: float) -> float:
     """Duration in seconds; a cheap preflight that raises the same `InputError`s as `load_audio`."""
     samples = load_audio(
         path, PREFLIGHT_SAMPLE_RATE, min_seconds=min_seconds, max_seconds=max_seconds

@@ -9,8 +9,10 @@ from PIL import Image
 from tasks.audio.decode import load_audio, validate_audio
 from tasks.audio.synth import synth_music, write_wav
 from tasks.base import InputError
+from tests.stage_params import stage_params
 
 SR = 22050
+LIMITS = {k: stage_params("audio")[k] for k in ("min_seconds", "max_seconds")}
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +27,7 @@ def test_wav_decodes_to_mono_float32_at_the_requested_rate(clip):
     assert samples.dtype == np.float32 and samples.ndim == 1
     assert samples.size == 3 * 15360
     assert 0.5 < np.abs(samples).max() <= 1.0
-    assert validate_audio(clip) == pytest.approx(3.0, abs=1e-3)
+    assert validate_audio(clip, **LIMITS) == pytest.approx(3.0, abs=1e-3)
 
 
 def test_compressed_formats_decode_through_ffmpeg(clip, tmp_path):
@@ -62,7 +64,7 @@ def _bad_inputs(root: Path, clip: Path) -> dict[str, tuple[Path, str]]:
 def test_bad_audio_raises_one_line_naming_the_problem(case, clip, tmp_path):
     path, needle = _bad_inputs(tmp_path, clip)[case]
     with pytest.raises(InputError) as err:
-        validate_audio(path)
+        validate_audio(path, **LIMITS)
     message = str(err.value)
     assert needle in message and "\n" not in message
 
