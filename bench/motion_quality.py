@@ -50,6 +50,7 @@ SEEDS = 3  # dances per song and model
 STEP_LIFT = 0.05  # m: an ankle this far above its lowest height is a step
 EDGE_GT_PFC = 1.5363  # EDGE paper, AIST++ test ground truth (reference/edge.md)
 SHEET_FRAMES, SHEET_COLUMNS, SHEET_SECONDS, SHEET_SIZE = 24, 8, 10.0, 256
+SKATING = {k: load_defaults()["evaluate"][k] for k in ("contact_height", "skate_speed")}
 
 
 def emit(line: str) -> None:
@@ -102,7 +103,7 @@ def evaluate(name: str, dances: list[tuple[np.ndarray, np.ndarray | None]], refe
         "model": name,
         "BAS": np.mean(bas) if bas else np.nan,
         "PFC": np.mean([metrics.physical_foot_contact(w, FPS) for w in wins]),
-        "skate": np.mean([metrics.foot_skating_ratio(j, FPS) for j, _ in dances]),
+        "skate": np.mean([metrics.foot_skating_ratio(j, FPS, **SKATING) for j, _ in dances]),
         "steps/10s": np.mean([s[0] for s in steps]),
         "4s w/ step": np.min([s[1] for s in steps]),
         "FID_k": metrics.frechet_distance(ref_k, gen_k),

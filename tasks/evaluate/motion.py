@@ -44,7 +44,7 @@ def physical_foot_contact(joints: np.ndarray, fps: float) -> float:
 
 
 def foot_skating_ratio(
-    joints: np.ndarray, fps: float, contact_height: float = 0.05, skate_speed: float = 0.75
+    joints: np.ndarray, fps: float, *, contact_height: float, skate_speed: float
 ) -> float:
     """Fraction of frames in which a foot joint touches the ground yet slides.
 

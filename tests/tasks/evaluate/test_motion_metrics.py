@@ -20,8 +20,10 @@ from tasks.evaluate.motion import (
 )
 from tasks.evaluate.reference import clip_joints, load_reference_set
 from tasks.evaluate.task import motion_metrics
+from tests.stage_params import stage_params
 
 FPS = 30.0
+SKATING = {k: stage_params("evaluate")[k] for k in ("contact_height", "skate_speed")}
 PERIOD = 30  # frames between motion beats
 
 
@@ -80,11 +82,11 @@ def test_pfc_ignores_downward_root_acceleration():
 
 def test_foot_skating_ratio():
     joints = np.zeros((10, 24, 3))
-    assert foot_skating_ratio(joints, FPS) == 0.0  # planted feet
+    assert foot_skating_ratio(joints, FPS, **SKATING) == 0.0  # planted feet
     joints[:, 7, 0] = np.arange(10) * 0.05  # left ankle slides 1.5 m/s on the ground
-    assert foot_skating_ratio(joints, FPS) == 1.0
+    assert foot_skating_ratio(joints, FPS, **SKATING) == 1.0
     joints[5:, 7, 2] = 0.3  # lifted for the second half: only the 4 grounded steps skate
-    assert foot_skating_ratio(joints, FPS) == pytest.approx(4 / 9)
+    assert foot_skating_ratio(joints, FPS, **SKATING) == pytest.approx(4 / 9)
 
 
 def test_mean_jerk_of_a_cubic_is_six():
