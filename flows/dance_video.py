@@ -1,12 +1,15 @@
 """`dance_video`: music + one photo -> a dance video, as a Prefect flow over the six stages.
 
 `run_stages` runs a plan made by `flows.plan.plan_run` (the CLI and the web app plan first, then
-hand the stages over); `dance_video` is the deployment's entry point, which plans and runs.
+hand the stages over); `dance_video` is the `clip` deployment's entry point, which plans, runs and
+writes the video where its `out` parameter says.
 """
 
 from __future__ import annotations
 
+import logging
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
@@ -16,9 +19,11 @@ from prefect.tasks import Task
 from artifacts.materialize import PlannedStage, materialize
 from artifacts.store import ArtifactRef
 from flows.dag import report, stage_specs
+from flows.execute import fetch_output
 from flows.plan import plan_run
 
 GPU_STAGES = {"animate"}
+log = logging.getLogger("music2dance")
 
 
 @cache
@@ -55,10 +60,16 @@ def run_stages(stages: list[PlannedStage], store_root: str) -> list[ArtifactRef]
     return submit_stages(stages, store_root)
 
 
-@flow(name="dance-video", log_prints=False)
+@flow(name="dance-video", log_prints=False, persist_result=True)
 def dance_video(
-    audio: str, image: str, store: str, overrides: list[str] | None = None
-) -> dict[str, Any]:
-    """Plan and render one dance video; returns the run report (output + per-stage refs)."""
+    audio: str, image: str, out: str, store: str, overrides: list[str] | None = None
+) -> str:
+    """Plan and render one dance video into `out` (mp4, music muxed); returns its absolute path,
+    the flow run's result. Relative paths resolve against the run's working directory."""
     plan = plan_run(audio, image, overrides or [], store)
-    return report(submit_stages(plan.stages, plan.root), plan.store)
+    run_report = report(submit_stages(plan.stages, plan.root), plan.store)
+    path = Path(out).expanduser().absolute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    seconds = (f"{s['name']} {s['seconds']:.1f} s" for s in run_report["stages"])
+    log.info("stages: %s", ", ".join(seconds))
+    return str(fetch_output(run_report, plan.store, path))

@@ -1,8 +1,9 @@
 """The README's deployment walkthrough, line by line, in a fresh clone: the demo inputs, a
-self-hosted server, the work pool, `prefect deploy --all`, a worker, then the shipped `nightly` and
-`batch` deployments, each watched to Completed. Only what a shared test machine needs differs: a
-free port for 4200, a private PREFECT_HOME, a 3 s song of 2 rows and 128 px frames (the clone's
-params/defaults.yaml). The worker is stopped by its PID, the server by `prefect server stop`."""
+self-hosted server, the work pool, `prefect deploy --all`, a worker, then the shipped `nightly`,
+`batch` and `clip` deployments, each watched to Completed. Only what a shared test machine needs
+differs: a free port for 4200, a private PREFECT_HOME, a 3 s song of 2 rows and 128 px frames (the
+clone's params/defaults.yaml). The worker is stopped by its PID, the server by `prefect server
+stop`."""
 
 import os
 import subprocess
@@ -59,7 +60,7 @@ def run_line(line: str, env: dict, cwd: Path, log: Path) -> subprocess.Popen | N
     return None
 
 
-def test_readme_walkthrough_runs_nightly_and_batch(clone, tmp_path):
+def test_readme_walkthrough_runs_nightly_batch_and_clip(clone, tmp_path):
     lines = walkthrough()
     assert any("'synthesize/nightly'" in line for line in lines)
     port = str(free_port())
@@ -82,7 +83,8 @@ def test_readme_walkthrough_runs_nightly_and_batch(clone, tmp_path):
         subprocess.run(["prefect", "server", "stop"], env=env, cwd=clone, capture_output=True)
     nightly = pd.read_parquet(clone / "data/dataset/index.parquet")
     assert list(nightly["status"]) == ["done", "done"]
-    assert all(Path(path).stat().st_size > 1000 for path in nightly["output"])
+    assert all((clone / path).stat().st_size > 1000 for path in nightly["output"])  # out: relative
     batch = pd.read_parquet(clone / "data/batch/index.parquet")
     assert list(batch["status"]) == ["done", "done"]
     assert list(batch["computed"]) == ["", ""]  # the nightly run left every artifact in the store
+    assert (clone / "out/clip.mp4").stat().st_size > 1000  # the clip deployment's `out`
