@@ -71,9 +71,7 @@ class CutoutAnimator:
     body's (ratios clipped to 0.6..1.25), in between blends geometrically.
     """
 
-    def __init__(
-        self, *, mesh_step: int = 0, background_grow: float = 0.02, fit_shape: float = 0.5
-    ) -> None:
+    def __init__(self, *, mesh_step: int, fit_shape: float, background_grow: float = 0.02) -> None:
         self.mesh_step = mesh_step
         self.background_grow = background_grow
         self.fit_shape = fit_shape

@@ -8,7 +8,10 @@ from tasks.animate.cutout import CutoutAnimator, quality, reference
 from tasks.animate.cutout.bones import part_to_bone
 from tasks.base import InputError
 from tasks.evaluate.body import background_change
+from tests.stage_params import stage_params
 from tests.tasks.animate.cutout.driving import FACE_BOX, FRAMES, SIZE
+
+CUTOUT = {k: stage_params("animate")[k] for k in ("fit_shape", "mesh_step")}
 
 needs_mediapipe = pytest.mark.skipif(
     find_spec("mediapipe") is None,
@@ -20,7 +23,7 @@ needs_mediapipe = pytest.mark.skipif(
 def animated(photo, driving):
     """The animator, frames (FRAMES, h, w, 3) and alphas, rendered in two chunks of 8."""
     parts, joints = driving
-    animator = CutoutAnimator()
+    animator = CutoutAnimator(**CUTOUT)
     animator.prepare(photo, FACE_BOX, parts[0], joints[0])
     chunks = [animator.render_layers(parts[s : s + 8], joints[s : s + 8]) for s in (0, 8)]
     frames = np.concatenate([c[0] for c in chunks])
@@ -94,7 +97,7 @@ def test_bad_references_give_frames_or_input_error(photo, driving, case):
         image, box, offset = rng.integers(0, 255, photo.shape, dtype=np.uint8), FACE_BOX, 0
     shifted = np.roll(parts[:8], offset, axis=1)
     moved = joints[:8] + np.array([0.0, offset], dtype=np.float32)
-    animator = CutoutAnimator()
+    animator = CutoutAnimator(**CUTOUT)
     try:
         animator.prepare(image.astype(np.uint8), box, shifted[0], moved[0])
     except InputError as error:
@@ -107,7 +110,7 @@ def test_bad_references_give_frames_or_input_error(photo, driving, case):
 def test_grabcut_fallback_when_the_pose_model_sees_nobody(photo, driving, monkeypatch):
     monkeypatch.setattr(reference, "_mediapipe_pose", lambda image, window: (None, None))
     parts, joints = driving
-    animator = CutoutAnimator()
+    animator = CutoutAnimator(**CUTOUT)
     animator.prepare(photo, FACE_BOX, parts[0], joints[0])
     assert animator.body.source == "grabcut"
     _, alpha = animator.render_layers(parts[:1], joints[:1])
@@ -122,4 +125,4 @@ def test_grabcut_fallback_when_the_pose_model_sees_nobody(photo, driving, monkey
 def test_unusable_inputs_raise_input_error(photo, driving, box, shape, message):
     parts, joints = driving
     with pytest.raises(InputError, match=message):
-        CutoutAnimator().prepare(photo, box, parts[0][: shape[0], : shape[1]], joints[0])
+        CutoutAnimator(**CUTOUT).prepare(photo, box, parts[0][: shape[0], : shape[1]], joints[0])

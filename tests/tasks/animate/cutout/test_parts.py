@@ -11,6 +11,7 @@ from tasks.animate.cutout import animator as animator_module
 from tasks.animate.cutout.animator import CutoutAnimator
 from tasks.animate.cutout.bones import BONES, HEAD, NUM_BONES, TORSO
 from tasks.animate.cutout.reference import ReferenceBody
+from tests.stage_params import stage_params
 
 SIZE = 256
 BACKGROUND = (128, 128, 128)
@@ -105,7 +106,7 @@ def animate(monkeypatch, photo, mask, joints, face_box, clip, parts=None):
     body = ReferenceBody(mask=mask, joints=joints.astype(np.float32), source="test")
     monkeypatch.setattr(animator_module, "read_reference", lambda *args, **kwargs: body)
     parts = np.stack([parts_of(j) for j in clip]) if parts is None else parts
-    animator = CutoutAnimator(fit_shape=0.0)
+    animator = CutoutAnimator(fit_shape=0.0, mesh_step=stage_params("animate")["mesh_step"])
     animator.prepare(photo, face_box, parts[0], clip[0].astype(np.float32), clip_joints=clip)
     frames, alphas = animator.render_layers(parts, clip.astype(np.float32))
     return frames, alphas
