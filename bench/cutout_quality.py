@@ -30,8 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from artifacts.store import Store  # noqa: E402
-from flows.dag import evaluate_run, evaluation_params, param_rules  # noqa: E402
-from music2dance_cli.evaluate import SHEET_FRAMES, body_checks  # noqa: E402
+from flows.dag import param_rules  # noqa: E402
+from flows.eval_report import SHEET_FRAMES, body_checks  # noqa: E402
+from flows.evaluate import evaluate_run, evaluation_params  # noqa: E402
 from params import resolve_params  # noqa: E402
 from tasks.animate.task import ANIMATORS  # noqa: E402
 from tasks.base import StageContext  # noqa: E402

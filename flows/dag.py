@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -14,7 +14,6 @@ from typing import Any
 from artifacts.keys import file_sha256, key_ingredients, path_fingerprint, stage_key
 from artifacts.materialize import PlannedStage
 from artifacts.store import ArtifactRef, Store
-from params import resolve_params
 from tasks.base import InputError, Param, StageSpec
 
 STAGE_ORDER = ("audio", "motion", "render", "densepose", "align", "animate")
@@ -207,28 +206,3 @@ def report(refs: list[ArtifactRef], store: Store) -> dict[str, Any]:
             {"name": r.stage, "key": r.key, "cached": r.cached, "seconds": r.seconds} for r in refs
         ],
     }
-
-
-def evaluation_params(overrides: Iterable[str] = ()) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(evaluate params, gates) from params/defaults.yaml and `evaluate.K=V` / `gates.K=V`."""
-    from tasks.evaluate.gates import GATE_RULES
-    from tasks.evaluate.task import SPEC
-
-    resolved = resolve_params({"evaluate": SPEC.params, "gates": GATE_RULES}, overrides)
-    return resolved["evaluate"], resolved["gates"]
-
-
-def evaluate_run(keys: Mapping[str, str], params: Mapping[str, Any], store_root: str) -> Any:
-    """The run's `evaluate` group: metrics are cached in the store like any stage, keyed by the
-    upstream keys they measure and the evaluate params."""
-    from artifacts.materialize import materialize
-    from artifacts.remote import open_store
-    from tasks.evaluate.task import SPEC
-
-    if missing := [s for s in ("audio", "motion") if s not in keys]:
-        raise InputError(f"the run lacks the {', '.join(missing)} stage(s) needed to evaluate it")
-    upstream = {name: keys[name] for name in SPEC.upstream if name in keys}
-    ingredients = key_ingredients("evaluate", SPEC.version, params, {}, upstream)
-    planned = PlannedStage("evaluate", stage_key(ingredients), ingredients, upstream)
-    ref = materialize(SPEC, planned, store_root)
-    return open_store(store_root).open("evaluate", ref.key)

@@ -35,14 +35,9 @@ from artifacts.materialize import PlannedStage
 from artifacts.remote import RemoteStore, open_store
 from artifacts.remote import store_root as normalize_root
 from artifacts.store import Store
-from flows.dag import (
-    STAGE_ORDER,
-    PlanEntry,
-    evaluate_run,
-    evaluation_params,
-    validate_inputs,
-)
+from flows.dag import STAGE_ORDER, PlanEntry, validate_inputs
 from flows.dance_video import GPU_STAGES, stage_task
+from flows.evaluate import evaluate_run, evaluation_params
 from flows.plan import plan_run
 from tasks.base import InputError
 

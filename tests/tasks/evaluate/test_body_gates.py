@@ -10,7 +10,7 @@ import pytest
 import zarr
 from skimage.data import astronaut
 
-from flows.dag import evaluation_params
+from flows.evaluate import evaluation_params
 from tasks.animate.preview import labelled_reference, side_by_side
 from tasks.base import StageContext
 from tasks.evaluate.body import forearm_mask

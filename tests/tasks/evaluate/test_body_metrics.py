@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from flows.dag import evaluation_params
+from flows.evaluate import evaluation_params
 from tasks.evaluate.body import (
     check_frame,
     fill_quality,
