@@ -85,9 +85,10 @@ def song_features(path: Path | None) -> dict:
 def dance(model: str, song: dict, graph, framing: Framing, seed: int, frames: int | None = None):
     num_frames = frames or song["num_frames"]
     onset, beats = song["onset"][:num_frames], song["beats"][song["beats"] < num_frames / FPS]
+    energy = load_defaults()["motion"]["energy"]
     if model == "choreographer":
-        return choreograph(onset, beats, song["tempo"], num_frames, FPS, seed=seed, energy=1.0)
-    return synthesize(graph, onset, beats, song["tempo"], num_frames, FPS, seed, framing)
+        return choreograph(onset, beats, song["tempo"], num_frames, FPS, seed=seed, energy=energy)
+    return synthesize(graph, onset, beats, song["tempo"], num_frames, FPS, seed, framing, energy)
 
 
 def evaluate(name: str, dances: list[tuple[np.ndarray, np.ndarray | None]], reference) -> dict:

@@ -118,7 +118,7 @@ def make_denoiser(model: DanceDecoder, cond: Tensor, fast: bool) -> Denoiser:
 class DDIMSampler:
     """DDIM with eta = 1 (official `ddim_sample` / `long_ddim_sample`)."""
 
-    def __init__(self, diffusion: GaussianDiffusion, steps: int = 50, eta: float = 1.0) -> None:
+    def __init__(self, diffusion: GaussianDiffusion, steps: int, eta: float = 1.0) -> None:
         self.diffusion = diffusion
         self.eta = eta
         self.timesteps = ddim_timesteps(diffusion.num_steps, steps)

@@ -250,7 +250,7 @@ def synthesize(
     fps: float,
     seed: int,
     framing: Framing,
-    energy: float = 1.0,
+    energy: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Poses (T,24,3) and trans (T,3) float32 dancing to the music, at the library's 30 fps.
 
