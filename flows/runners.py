@@ -22,6 +22,7 @@ from typing import Any
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
+from flows.prefect_env import prefect_env
 from tasks.base import InputError
 
 log = logging.getLogger("music2dance.runners")
@@ -89,22 +90,6 @@ def _healthy(url: str) -> bool:
         return httpx.get(f"{url}/health", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-def prefect_env(home: Path, api_url: str | None = None) -> dict[str, str]:
-    """Environment for Prefect child processes: a private home (SQLite db), no telemetry."""
-    env = dict(os.environ)
-    env.update(
-        PREFECT_HOME=str(home),
-        DO_NOT_TRACK="1",
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="90",
-    )
-    if api_url:
-        env["PREFECT_API_URL"] = api_url
-    else:
-        env.pop("PREFECT_API_URL", None)
-    return env
 
 
 @contextlib.contextmanager

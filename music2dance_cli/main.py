@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from flows.prefect_env import apply_prefect_settings
 from music2dance_cli.errors import describe
 from music2dance_cli.quiet import native_noise_filtered, quiet_loggers
 from tasks.base import InputError
@@ -40,14 +41,6 @@ EPILOG = """examples:
 
 params: every --set stage.key=value is listed with its default in params/defaults.yaml.
 store:  --store DIR or $MUSIC2DANCE_STORE (default ~/.cache/music2dance)."""
-
-
-def _prefect_env() -> None:
-    """Quiet, local-first Prefect defaults; any value the user exported wins."""
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 
 def _prefect_logs(verbose: bool) -> None:
@@ -331,7 +324,7 @@ def _first_line(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    _prefect_env()
+    apply_prefect_settings(os.environ)
     # face_recognition_models imports pkg_resources; its deprecation notice is not ours to fix.
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
     args = build_parser().parse_args(argv)

@@ -12,12 +12,11 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from flows.prefect_env import apply_prefect_settings  # noqa: E402 (the repo root is on the path now)
 
 _PREFECT_HOME = tempfile.mkdtemp(prefix="m2d-prefect-")
 os.environ["PREFECT_HOME"] = _PREFECT_HOME
-os.environ["DO_NOT_TRACK"] = "1"
-os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "90"
+apply_prefect_settings(os.environ)
 os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
 os.environ.pop("MUSIC2DANCE_STORE", None)
 

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 from prefect import get_client
 
-from flows.runners import local_server, prefect_env, stop, wait_until
+from flows.prefect_env import prefect_env
+from flows.runners import local_server, stop, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 POOL = "music2dance"  # the work pool prefect.yaml names

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from flows.runners import free_port, prefect_env, stop
+from flows.prefect_env import prefect_env
+from flows.runners import free_port, stop
 from tests.flows.fresh_clone import ROOT, fresh_clone
 
 BIN = Path(sys.executable).parent
