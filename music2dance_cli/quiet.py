@@ -21,6 +21,7 @@ NATIVE_NOISE = re.compile(
     rb"|WARNING: All log messages before absl::InitializeLog\(\)"
     rb"|[IWE]\d{4} [\d:. ]+\d+ \w+\.cc:\d+\] )"
 )
+_TERMINAL: list[bool] = []  # per filtered block: whether descriptor 2 was a terminal before it
 NOISY_LOGGERS = ("absl", "numba", "matplotlib", "PIL", "h5py", "fsspec", "botocore", "urllib3")
 
 
@@ -31,16 +32,34 @@ def quiet_loggers() -> None:
 
 
 def _pump(source: int, target: int) -> None:
-    with os.fdopen(source, "rb") as lines, contextlib.suppress(OSError):  # target closed
-        for line in lines:
-            if not NATIVE_NOISE.match(line):
-                os.write(target, line)
+    """Whole lines but the noise, and a carriage-return redraw (a progress bar) as soon as it
+    comes: native noise lines never hold one."""
+    pending = b""
+    with os.fdopen(source, "rb", buffering=0) as pipe, contextlib.suppress(OSError):
+        while chunk := pipe.read(1 << 16):  # target closed: OSError ends the pump
+            pending += chunk
+            cut = pending.rfind(b"\n") + 1
+            for line in pending[:cut].splitlines(keepends=True):
+                if not NATIVE_NOISE.match(line):
+                    os.write(target, line)
+            pending = pending[cut:]
+            if b"\r" in pending:
+                os.write(target, pending)
+                pending = b""
+        if pending and not NATIVE_NOISE.match(pending):
+            os.write(target, pending)
+
+
+def stderr_is_terminal() -> bool:
+    """Whether the user's stderr is a terminal (while filtered, descriptor 2 itself is a pipe)."""
+    return _TERMINAL[-1] if _TERMINAL else os.isatty(2)
 
 
 @contextlib.contextmanager
 def native_noise_filtered() -> Iterator[None]:
     """Descriptor 2 through a filter for the block; restored (and drained) afterwards."""
     sys.stderr.flush()
+    _TERMINAL.append(os.isatty(2))
     saved = os.dup(2)
     source, sink = os.pipe()
     os.dup2(sink, 2)
@@ -54,3 +73,4 @@ def native_noise_filtered() -> Iterator[None]:
         os.dup2(saved, 2)  # the pipe's last writer in this process closes: the pump sees EOF
         pump.join(timeout=5)  # a child still holding the pipe must not hang the exit
         os.close(saved)
+        _TERMINAL.pop()
