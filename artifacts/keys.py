@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-_CHUNK = 1 << 20
+from artifacts.files import sha256_file
 
 
 def canonical_json(value: Any) -> str:
@@ -43,11 +43,7 @@ def stage_key(ingredients: Mapping[str, Any]) -> str:
 
 @lru_cache(maxsize=256)
 def _file_sha256_cached(path: str, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(_CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_file(path)
 
 
 def file_sha256(path: str | Path) -> str:

@@ -31,12 +31,12 @@ import fsspec
 import zarr
 from zarr.storage import FsspecStore
 
+from artifacts.files import sha256_file, sha256_stream
 from artifacts.store import MANIFEST, Store
 
 log = logging.getLogger("music2dance.store")
 
 SHARD_BYTES = 128 << 20  # target size of one shard object
-_BLOCK = 1 << 20
 
 
 def store_root(root: str | Path) -> str:
@@ -104,14 +104,6 @@ def _copy_group(source: zarr.Group, target: zarr.Group) -> None:
             out[block] = node[block]
 
 
-def _sha256_local(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(_BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class RemoteStore:
     """The artifact store rooted at an fsspec URL; the same public methods as `Store`."""
 
@@ -173,17 +165,21 @@ class RemoteStore:
     def lineage(self, stage: str, key: str) -> dict[str, Any]:
         return dict(self.open(stage, key).attrs.get("lineage", {}))
 
+    def _list(self, path: str) -> list[str]:
+        """Names under `path` as the bucket has them now: fsspec caches listings per
+        filesystem instance, which other processes' uploads and evictions make stale."""
+        self.fs.invalidate_cache(path)
+        return self.fs.ls(path, detail=False) if self.fs.exists(path) else []
+
     def records(self, stage: str | None = None) -> Iterator[tuple[str, str, str]]:
         base = f"{self.base}/artifacts"
         if stage:
             stages = [stage]
         else:
-            found = self.fs.ls(base, detail=False) if self.fs.exists(base) else []
-            stages = sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in found)
+            stages = sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in self._list(base))
         for name in stages:
             folder = f"{base}/{name}"
-            keys = self.fs.ls(folder, detail=False) if self.fs.exists(folder) else []
-            for path in sorted(p.rstrip("/") for p in keys):
+            for path in sorted(p.rstrip("/") for p in self._list(folder)):
                 key = path.rsplit("/", 1)[-1]
                 if self.fs.exists(f"{path}/{MANIFEST}"):
                     yield name, key, path
@@ -209,7 +205,7 @@ class RemoteStore:
             reshard(Path(tmp), Path(sharded))
             files = sorted(p for p in Path(sharded).rglob("*") if p.is_file())
             manifest = {
-                str(p.relative_to(sharded)): [p.stat().st_size, _sha256_local(p)] for p in files
+                str(p.relative_to(sharded)): [p.stat().st_size, sha256_file(p)] for p in files
             }
             prefix = f"{self.path(stage, key)}/{version}"
             for folder in sorted({p.parent.relative_to(sharded) for p in files}):
@@ -248,11 +244,9 @@ class RemoteStore:
         for name, (size, digest) in files.items():
             if present[name] != size:
                 return f"truncated file {name}"
-            sha = hashlib.sha256()
             with self.fs.open(f"{prefix}/{name}", "rb") as f:
-                while block := f.read(_BLOCK):
-                    sha.update(block)
-            if sha.hexdigest() != digest:
+                altered = sha256_stream(f) != digest
+            if altered:
                 return f"altered file {name}"
         return None
 
@@ -273,7 +267,7 @@ class RemoteStore:
         removed = []
         for stage, key, path in list(self.records()):
             keep = self.manifest(stage, key)["version"]
-            for child in self.fs.ls(path, detail=False):
+            for child in self._list(path):
                 name = child.rstrip("/").rsplit("/", 1)[-1]
                 if name.startswith("v-") and name != keep:
                     self.fs.rm(child, recursive=True)

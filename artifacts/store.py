@@ -34,10 +34,11 @@ from typing import Any
 
 import zarr
 
+from artifacts.files import sha256_file
+
 log = logging.getLogger("music2dance.store")
 
 MANIFEST = "MANIFEST.json"
-_HASH_BLOCK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -59,14 +60,6 @@ class Problem:
     stage: str
     key: str
     reason: str
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(_HASH_BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _read_manifest(root: Path) -> dict[str, Any] | None:
@@ -201,7 +194,9 @@ class Store:
 
     def publish(self, tmp: Path, stage: str, key: str) -> bool:
         """Checksum every file, write the MANIFEST last, rename into place. False: lost a race."""
-        manifest = {str(p.relative_to(tmp)): [p.stat().st_size, _sha256(p)] for p in _files(tmp)}
+        manifest = {
+            str(p.relative_to(tmp)): [p.stat().st_size, sha256_file(p)] for p in _files(tmp)
+        }
         (tmp / MANIFEST).write_text(json.dumps({"stage": stage, "key": key, "files": manifest}))
         final = self.path(stage, key)
         for attempt in range(2):
@@ -257,7 +252,7 @@ class Store:
             path = root / name
             if path.stat().st_size != size:
                 return f"truncated file {name}"
-            if _sha256(path) != digest:
+            if sha256_file(path) != digest:
                 return f"altered file {name}"
         return None
 

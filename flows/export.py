@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from artifacts.files import write_atomic
 from tasks.base import InputError
 
 MOTION_FORMATS = ("pkl", "npz", "bvh")
@@ -75,9 +76,9 @@ def export_artifact(
         store.evict(stage, key)
         raise InputError(f"{stage} {key[:12]} was damaged ({reason}, evicted): run the clip again")
     if fmt != "mp4":
-        from tasks.motion.export import export_motion
+        from tasks.motion.export import motion_file
 
-        return export_motion(store.open(stage, key), fmt, out)
+        return write_atomic(Path(out).expanduser(), motion_file(store.open(stage, key), fmt))
     if audio is None or crf is None:
         raise InputError("export --format mp4 muxes the run's music: pass --audio (and --image)")
     return write_driving_video(stage, store.open(stage, key), audio, out, crf)

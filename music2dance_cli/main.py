@@ -13,12 +13,11 @@ import logging
 import os
 import sys
 import traceback
-import uuid
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from artifacts.files import atomic_path
 from flows.prefect_env import apply_prefect_settings
 from music2dance_cli.errors import describe
 from music2dance_cli.quiet import native_noise_filtered, quiet_loggers
@@ -102,19 +101,6 @@ def check_output(path: str | Path, flag: str = "--out") -> Path:
     return out
 
 
-def _fetch_atomic(fetch: Callable[[Path], Any], dst: Path) -> None:
-    """`fetch(tmp)` writes a temp file beside `dst`, moved only onto a regular file or a new
-    path; the temp file is removed on any failure (full disk, a device appearing at `dst`)."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        fetch(tmp)
-        check_output(dst)
-        os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _plan(args: argparse.Namespace, **options: Any) -> Any:
     """The one plan of this command (flows.plan.plan_run) from its --audio, --image, --set."""
     from flows.plan import plan_run
@@ -131,7 +117,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     plan = _plan(args)
     _log_plan(plan)
     report = run_plan(plan)
-    _fetch_atomic(lambda tmp: fetch_output(report, plan.store, tmp), out)
+    with atomic_path(out) as tmp:  # moved only onto a regular file or a new path
+        fetch_output(report, plan.store, tmp)
+        check_output(out)
     report["output"] = str(out.resolve())
     if args.report:
         Path(args.report).write_text(json.dumps(report, indent=2))

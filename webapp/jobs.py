@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from artifacts.files import atomic_path, write_atomic
 from tasks.base import InputError
 
 log = logging.getLogger("music2dance.webapp")
@@ -209,14 +208,6 @@ class Runner:
             self._lock.release()
 
 
-def _write_atomic(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return path
-
-
 def _key_of(report: Mapping[str, Any], stage: str) -> str:
     return next(s["key"] for s in report["stages"] if s["name"] == stage)
 
@@ -242,7 +233,7 @@ def beats_plot(store_root: str, report: Mapping[str, Any]) -> Path:
         )
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png")
-        _write_atomic(out, buffer.getvalue())
+        write_atomic(out, buffer.getvalue())
     return out
 
 
@@ -278,10 +269,8 @@ def face_box_image(store_root: str, report: Mapping[str, Any]) -> Path:
         top, right, bottom, left = (int(v) for v in group.attrs["face_box"])
         thickness = max(1, round(max(image.shape[:2]) / 250))
         cv2.rectangle(image, (left, top), (right, bottom), (255, 30, 30), thickness)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp.png")
-        Image.fromarray(image).save(tmp)
-        os.replace(tmp, out)
+        with atomic_path(out) as tmp:
+            Image.fromarray(image).save(tmp)
     return out
 
 
@@ -289,7 +278,7 @@ def motion_files(store_root: str, report: Mapping[str, Any]) -> list[Path]:
     """The motion as npz, EDGE pkl and BVH."""
     from artifacts.remote import open_store
     from flows.export import MOTION_FORMATS
-    from tasks.motion.export import export_motion
+    from tasks.motion.export import motion_file
 
     key = _key_of(report, "motion")
     folder = derived_dir(store_root) / f"motion-{key}"
@@ -298,7 +287,7 @@ def motion_files(store_root: str, report: Mapping[str, Any]) -> list[Path]:
     for fmt in MOTION_FORMATS:
         path = folder / f"motion.{fmt}"
         if not path.is_file():
-            export_motion(group, fmt, path)
+            write_atomic(path, motion_file(group, fmt))
         paths.append(path)
     return paths
 
@@ -307,4 +296,4 @@ def report_file(store_root: str, report: Mapping[str, Any]) -> Path:
     """The run report JSON (stages, keys, cached, seconds) beside the animate previews."""
     key = _key_of(report, "animate")
     path = derived_dir(store_root) / f"animate-{key}" / "run.json"
-    return _write_atomic(path, json.dumps(report, indent=2).encode())
+    return write_atomic(path, json.dumps(report, indent=2).encode())

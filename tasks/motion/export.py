@@ -8,10 +8,7 @@ skeleton is EDGE's fixed bone offsets, every joint rotates in Z, X, Y channel or
 from __future__ import annotations
 
 import io
-import os
 import pickle
-import uuid
-from pathlib import Path
 
 import numpy as np
 import zarr
@@ -77,20 +74,12 @@ def bvh_text(poses: np.ndarray, trans: np.ndarray, fps: float) -> str:
     return "\n".join(lines) + "\n" + buffer.getvalue()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
-def export_motion(group: zarr.Group, fmt: str, out: Path) -> Path:
-    """Write the motion artifact `group` to `out` as pkl (EDGE), npz or bvh; returns `out`."""
+def motion_file(group: zarr.Group, fmt: str) -> bytes:
+    """The motion artifact `group` as the content of a pkl (EDGE), npz or bvh file."""
     if fmt not in FORMATS:
         raise InputError(f"export format {fmt!r} is not one of {list(FORMATS)}")
     poses, trans, joints = (np.asarray(group[name][:]) for name in ("poses", "trans", "joints"))
     fps = float(group.attrs["fps"])
-    out = Path(out).expanduser()
     if fmt == "pkl":
         data = pickle.dumps(edge_pickle_dict(poses, trans, joints))
     elif fmt == "npz":
@@ -100,5 +89,4 @@ def export_motion(group: zarr.Group, fmt: str, out: Path) -> Path:
         data = buffer.getvalue()
     else:
         data = bvh_text(poses, trans, fps).encode()
-    _write_atomic(out, data)
-    return out
+    return data

@@ -1,5 +1,6 @@
 """Motion export: EDGE pickle, npz, and a BVH whose re-parsed FK matches within 1e-4 m."""
 
+import io
 import pickle
 
 import numpy as np
@@ -9,7 +10,7 @@ from scipy.spatial.transform import Rotation
 
 from tasks.base import InputError
 from tasks.body.skeleton import JOINT_NAMES, UPRIGHT, forward_kinematics, to_motion151
-from tasks.motion.export import export_motion
+from tasks.motion.export import motion_file
 
 T = 40
 
@@ -88,8 +89,7 @@ def bvh_positions(text: str) -> np.ndarray:
 
 def test_bvh_round_trip_matches_fk_within_a_tenth_of_a_millimetre(tmp_path):
     group = motion_group()
-    path = export_motion(group, "bvh", tmp_path / "dance.bvh")
-    text = path.read_text()
+    text = motion_file(group, "bvh").decode()
     assert text.startswith("HIERARCHY") and "Frame Time: 0.03333333" in text
     positions = bvh_positions(text)  # y-up
     z_up = UPRIGHT.apply(positions.reshape(-1, 3)).reshape(positions.shape)
@@ -99,13 +99,12 @@ def test_bvh_round_trip_matches_fk_within_a_tenth_of_a_millimetre(tmp_path):
 
 def test_edge_pickle_and_npz(tmp_path):
     group = motion_group()
-    with open(export_motion(group, "pkl", tmp_path / "d.pkl"), "rb") as handle:
-        data = pickle.load(handle)  # our own file, written just above
+    data = pickle.loads(motion_file(group, "pkl"))  # our own bytes, made just above
     assert data["smpl_poses"].shape == (T, 72) and data["full_pose"].shape == (T, 24, 3)
     assert np.allclose(data["smpl_poses"].reshape(T, 24, 3), group["poses"][:])
-    with np.load(export_motion(group, "npz", tmp_path / "d.npz")) as npz:
+    with np.load(io.BytesIO(motion_file(group, "npz"))) as npz:
         assert np.array_equal(npz["joints"], group["joints"][:]) and npz["motion151"].shape == (
             T, 151,
         )  # fmt: skip
     with pytest.raises(InputError, match="fbx"):
-        export_motion(group, "fbx", tmp_path / "d.fbx")
+        motion_file(group, "fbx")
