@@ -100,17 +100,19 @@ def write_metrics_json(
 def body_checks(groups: Mapping[str, Any], indices: np.ndarray) -> tuple[Any, list, list]:
     """(the photo's PhotoBody, frames, tasks.evaluate.body checks) of the animated frames at
     `indices`, each frame resized to the aligned photo as the evaluate stage measures it."""
-    from tasks.evaluate.body import check_frame, read_photo
+    from tasks.evaluate.body import check_frame, driving_parts, read_photo
     from tasks.evaluate.segment import PersonSegmenter
     from tasks.evaluate.video import match_size
 
-    parts, frames = groups["align"]["parts"], groups["animate"]["frames"]
+    align, animate = groups["align"], groups["animate"]
+    parts, frames = align["parts"], animate["frames"]
     with PersonSegmenter() as segment:
-        photo = read_photo(np.asarray(groups["align"]["reference"]), np.asarray(parts[0]), segment)
+        photo = read_photo(np.asarray(align["reference"]), np.asarray(parts[0]), segment)
         sheet = [match_size(np.asarray(frames[i]), parts.shape[1:]) for i in indices]
+        driving = (driving_parts(align, animate, i) for i in indices)
         checks = [
             check_frame(f, segment.near(f, p > 0).mask, p, photo)
-            for f, p in zip(sheet, (np.asarray(parts[i]) for i in indices), strict=True)
+            for f, p in zip(sheet, driving, strict=True)
         ]
     return photo, sheet, checks
 

@@ -51,8 +51,15 @@ def cutout_frames(ctx: StageContext) -> Iterator[np.ndarray]:
         other_faces=align.attrs.get("other_faces", []),
         clip_joints=joints[:],
     )
+    # where each frame draws the photo's skeleton: framed as the photo, not where the driving
+    # body stands (evaluation compares the two there)
+    drawn = ctx.out.create_array(
+        "joints2d", shape=joints.shape, chunks=(CHUNK, 24, 2), dtype="float32"
+    )
     for start in range(0, parts.shape[0], CHUNK):
-        yield animator.render(parts[start : start + CHUNK], joints[start : start + CHUNK])
+        chunk = slice(start, start + CHUNK)
+        frames, drawn[chunk] = animator.render_tracked(parts[chunk], joints[chunk])
+        yield frames
 
 
 def magicanimate_frames(ctx: StageContext) -> Iterator[np.ndarray]:
@@ -122,7 +129,7 @@ def compute(ctx: StageContext) -> None:
 
 SPEC = StageSpec(
     name="animate",
-    version=3,  # 3: cutout keeps every shown part, photo-framed, patch-filled plate
+    version=4,  # 4: the cutout records where it draws the skeleton (joints2d)
     upstream=("align", "audio", "render"),  # render: wan-animate's pose keypoints
     raw_inputs=("image", "audio"),
     params={

@@ -42,6 +42,7 @@ FOREARMS = ((13, 15, 19, 17, 21), (14, 16, 20, 18, 22))  # elbow, wrist, finger 
 ARM_PARTS = (3, 4, 15, 16, 17, 18, 19, 20, 21, 22)  # DensePose arms and hands
 CARRIED = 0.012  # a forearm pixel matching the photo this close still counts (the torso moved)
 BODY_AROUND = 0.03  # the dancer's colour around a spot: its body averaged at this scale
+TORSO_JOINTS = (1, 2, 12, 16, 17)  # SMPL hips, neck, shoulders: how a drawn body is matched
 ALWAYS_SHOWN = (1, 2, 23, 24)  # torso and head: the align stage found the photo's face
 SHOWN_UNDER_PHOTO = 0.3  # without landmarks, a part this much under the photo's person is shown
 # DensePose part -> MediaPipe Pose landmarks (proximal, distal) of its segment; "left" is the
@@ -182,6 +183,28 @@ def register(silhouette: np.ndarray, dancer: np.ndarray) -> np.ndarray:
     scores[reach, reach] += 1e-3  # ties (an empty dancer) keep the silhouette where it is
     dy, dx = np.unravel_index(int(np.argmax(scores)), scores.shape)
     return np.float32([[1, 0, (dx - reach) / scale], [0, 1, (dy - reach) / scale]])
+
+
+def framed_parts(parts: np.ndarray, driving: np.ndarray, drawn: np.ndarray) -> np.ndarray:
+    """parts (h, w) uint8 moved by the similarity that takes the driving torso joints (24, 2)
+    to where the animator drew them (24, 2): an animator that frames the dance as the photo is
+    (a cut-out pinned at its cut edges) draws the body elsewhere, and farther than `register`
+    slides, yet must be asked for the parts there."""
+    matrix, _ = cv2.estimateAffinePartial2D(
+        np.float32(driving)[list(TORSO_JOINTS)], np.float32(drawn)[list(TORSO_JOINTS)]
+    )
+    if matrix is None:  # degenerate joints: leave the parts where the driving video has them
+        return parts
+    return cv2.warpAffine(parts, matrix, parts.shape[::-1], flags=cv2.INTER_NEAREST)
+
+
+def driving_parts(align, animate, index: int) -> np.ndarray:
+    """Frame `index`'s aligned driving parts (h, w) uint8 from the align artifact, moved to
+    where the animate artifact says its body was drawn (`joints2d`, when it records it)."""
+    parts = np.asarray(align["parts"][index])
+    if "joints2d" not in animate:
+        return parts
+    return framed_parts(parts, align["joints2d"][index], animate["joints2d"][index])
 
 
 def _moved(mask: np.ndarray, shift: np.ndarray) -> np.ndarray:

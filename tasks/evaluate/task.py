@@ -15,7 +15,7 @@ import zarr
 
 from tasks.base import Param, StageContext, StageSpec
 from tasks.body.beats import beat_alignment_score, motion_beats
-from tasks.evaluate.body import background_change, check_frame, read_photo
+from tasks.evaluate.body import background_change, check_frame, driving_parts, read_photo
 from tasks.evaluate.identity import face_embedding, identity_distances, largest_face
 from tasks.evaluate.motion import (
     foot_skating_ratio,
@@ -75,8 +75,8 @@ def _body(ctx: StageContext, stride: int) -> dict[str, float]:
     Frames of another size than the aligned photo (the preview's side-by-side) are resized to
     it, so the body is looked for where the driving video puts it.
     """
-    align, frames = ctx.upstream["align"], ctx.upstream["animate"]["frames"]
-    parts = align["parts"]
+    align, animate = ctx.upstream["align"], ctx.upstream["animate"]
+    parts, frames = align["parts"], animate["frames"]
     with PersonSegmenter() as segment:
         photo = read_photo(np.asarray(align["reference"]), np.asarray(parts[0]), segment)
     rows, changes, previous = [], [], None
@@ -86,7 +86,7 @@ def _body(ctx: StageContext, stride: int) -> dict[str, float]:
         )
         for index, raw in sampled:
             frame = match_size(raw, parts.shape[1:])
-            driving = np.asarray(parts[index])
+            driving = driving_parts(align, animate, index)
             check = check_frame(frame, segment.near(frame, driving > 0).mask, driving, photo)
             rows.append((check.coverage, check.leftovers, check.fragments, check.fill_quality))
             person = check.dancer | (driving > 0)
@@ -134,7 +134,7 @@ def compute(ctx: StageContext) -> None:
 
 SPEC = StageSpec(
     name="evaluate",
-    version=5,  # 5: leftovers carried over the body only where the photo's forearm is unlike it
+    version=5,  # 5: parts where the cut-out drew the body; forearms unlike the body it covers
     upstream=("audio", "motion", "align", "animate"),
     raw_inputs=(),
     params={

@@ -27,6 +27,7 @@ from tasks.animate.cutout.bones import (
     clip_widths,
     deform,
     fit_retarget,
+    joints_drawn,
     label_points,
     limit_turn,
     part_to_bone,
@@ -204,11 +205,22 @@ class CutoutAnimator:
         self, parts: np.ndarray, joints2d: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Frames (n, h, w, 3) uint8 and the person's alpha (n, h, w) float32 in [0, 1]."""
-        frames, alphas = self._render(parts, joints2d)
+        frames, alphas, _ = self._render(parts, joints2d)
         return frames, alphas.astype(np.float32) / 255.0
 
-    def _render(self, parts: np.ndarray, joints2d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Frames (n, h, w, 3) uint8 and alphas (n, h, w) uint8."""
+    def render_tracked(
+        self, parts: np.ndarray, joints2d: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Frames (n, h, w, 3) uint8 and the joints (n, 24, 2) float32 where each frame draws
+        the photo's skeleton: framed as the photo, the dancer need not stand where the driving
+        body does, and an evaluation compares the two there."""
+        frames, _, drawn = self._render(parts, joints2d)
+        return frames, drawn
+
+    def _render(
+        self, parts: np.ndarray, joints2d: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Frames (n, h, w, 3) uint8, alphas (n, h, w) uint8 and drawn joints (n, 24, 2)."""
         if self.body is None or self.mesh is None:
             raise RuntimeError("call prepare() before render()")
         # 6. bone transforms for the chunk: turns limited, photo proportions, framed as the photo
@@ -217,10 +229,13 @@ class CutoutAnimator:
         drive = bone_transforms(self.body.joints, driving, self.widths)  # depth lookup
         frames = np.empty((*parts.shape, 3), dtype=np.uint8)
         alphas = np.empty(parts.shape, dtype=np.uint8)
+        drawn = np.empty((len(parts), 24, 2), dtype=np.float32)
         torso_offset = parts.shape[1] + LAYER_GAP
         for t in range(len(parts)):
             # 7. skin, 8. rasterize
-            screen = deform(self.mesh.rest, self.mesh.weights, self.framer(posed[t]))
+            transforms = self.framer(posed[t])
+            drawn[t] = joints_drawn(self.body.joints, transforms)
+            screen = deform(self.mesh.rest, self.mesh.weights, transforms)
             driving_bones = self._part_bone[parts[t]]
             map_x, map_y, sheet = warp_maps(self.mesh, screen, self.owners, driving_bones, drive[t])
             # 9. sample (the torso sheet from the torso's own cutout, stacked below) and composite
@@ -228,4 +243,4 @@ class CutoutAnimator:
             fg = cv2.remap(self.layers, map_x, map_y, cv2.INTER_LINEAR)
             _over(self.background, fg, frames[t])
             alphas[t] = fg[..., 3]
-        return frames, alphas
+        return frames, alphas, drawn

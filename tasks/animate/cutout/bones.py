@@ -398,6 +398,15 @@ def bone_transforms(
     return out.astype(np.float32)
 
 
+def joints_drawn(reference: np.ndarray, transforms: np.ndarray) -> np.ndarray:
+    """(24, 2) where bone transforms (14, 2, 3) draw the reference joints (24, 2): each joint
+    moves with the bone it ends, the rest (pelvis, hips, spine, shoulders) with the torso."""
+    owner = np.full(24, TORSO)
+    owner[[bone.end for bone in BONES]] = np.arange(NUM_BONES)
+    points = np.concatenate([reference, np.ones((24, 1))], axis=1)
+    return np.einsum("jab,jb->ja", transforms[owner], points)
+
+
 def clip_widths(clip: np.ndarray) -> np.ndarray:
     """(2,) in-plane shoulder and hip widths of driving joints (T, 24, 2), for `limit_turn`."""
     return np.array(

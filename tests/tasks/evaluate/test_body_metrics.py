@@ -10,6 +10,7 @@ from tasks.evaluate.body import (
     check_frame,
     fill_quality,
     fragments,
+    framed_parts,
     photo_body,
     register,
     shown_parts,
@@ -169,6 +170,21 @@ def test_register_slides_the_silhouette_onto_the_dancer():
     silhouette, dancer = figure() > 0, figure(12) > 0
     shift = register(silhouette, dancer)
     assert abs(shift[0, 2] - 12) <= 2 and abs(shift[1, 2]) <= 2
+
+
+def test_parts_move_to_where_an_animator_drew_the_body():
+    """An animator that records its drawn joints (a cut-out framed as the photo) is measured
+    where it drew the body, even a third of the frame away, scaled."""
+    parts = figure()
+    driving = np.zeros((24, 2))
+    driving[[1, 2, 12, 16, 17]] = [[54, 96], [66, 96], [60, 50], [50, 52], [70, 52]]
+    drawn = driving * 0.8 + [55, 10]
+    moved = framed_parts(parts, driving, drawn)
+    expected = cv2.warpAffine(
+        parts, np.float32([[0.8, 0, 55], [0, 0.8, 10]]), parts.shape[::-1],
+        flags=cv2.INTER_NEAREST,
+    )  # fmt: skip
+    assert np.mean(moved != expected) < 0.002 and np.count_nonzero(moved) > 0
 
 
 def test_a_hand_left_on_the_body_is_a_leftover_even_moved_a_little(scene):

@@ -39,6 +39,19 @@ def test_render_streams_uint8_frames_deterministically(animated, driving):
     assert np.abs(frames[4].astype(int) - frames[0].astype(int)).mean() > 1.0  # it moves
 
 
+def test_tracked_joints_are_where_the_frames_draw_the_skeleton(animated, driving):
+    """The drawn joints move the photo's skeleton as the frames do: frame 0's head joint sits
+    where the photo's does (the first driving frame overlays the photo), and rendering the same
+    frames tracked gives the same frames."""
+    animator, frames, _ = animated
+    parts, joints = driving
+    tracked, drawn = animator.render_tracked(parts[:8], joints[:8])
+    assert np.array_equal(tracked, frames[:8]) and drawn.shape == (8, 24, 2)
+    head = animator.body.joints[15]
+    assert np.linalg.norm(drawn[0, 15] - head) < 0.05 * SIZE
+    assert np.ptp(drawn[:, 15, 0]) > 1.0  # the head moves with the dance
+
+
 @needs_mediapipe
 def test_motion_fidelity(animated, driving):
     animator, _, alphas = animated
