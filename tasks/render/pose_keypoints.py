@@ -26,11 +26,12 @@ FACE_OFFSETS = {
     16: (-0.078, 0.05, 0.0),  # right ear
     17: (0.078, 0.05, 0.0),  # left ear
 }
-# A face point is seen when its outward direction is within this cosine of facing the camera:
-# eyes and nose only on a face turned towards it, an ear until the head has turned ~70 deg away.
-FACE_NORMALS = {0: (0.0, 0.0, 1.0), 14: (0.0, 0.0, 1.0), 15: (0.0, 0.0, 1.0),
+# A face point is seen while its outward direction (head frame) points less than arccos(cosine)
+# away from the camera: the nose until the face has turned ~105 deg away (a profile shows it), an
+# eye while it faces the camera at all (the far eye hides in profile), an ear until ~110 deg.
+FACE_NORMALS = {0: (0.0, 0.0, 1.0), 14: (-0.5, 0.0, 0.87), 15: (0.5, 0.0, 0.87),
                 16: (-1.0, 0.0, 0.0), 17: (1.0, 0.0, 0.0)}  # fmt: skip
-SEEN_COSINE = {0: 0.0, 14: 0.0, 15: 0.0, 16: -0.35, 17: -0.35}
+SEEN_COSINE = {0: -0.25, 14: 0.0, 15: 0.0, 16: -0.35, 17: -0.35}
 
 
 def pose_keypoints(

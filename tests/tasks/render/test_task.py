@@ -94,3 +94,30 @@ def test_pose_keypoints_follow_the_joints(tmp_path):
     # The body's right is the image's left for a body facing the camera.
     assert (keypoints[:, 2, 0] < keypoints[:, 5, 0]).all()
     np.testing.assert_array_equal(out["pose"][3], draw_pose(64, 36, keypoints[3]))
+
+
+@pytest.mark.parametrize(
+    ("yaw_deg", "seen"),
+    [
+        (0, {0, 14, 15, 16, 17}),  # facing the camera: nose, both eyes, both ears
+        (90, {0, 14, 16}),  # looking to its left (profile): nose, right eye and ear
+        (180, {16, 17}),  # back to the camera: only the ears
+    ],
+)
+def test_face_keypoints_hide_as_the_head_turns_away(yaw_deg, seen):
+    from scipy.spatial.transform import Rotation
+
+    from tasks.render.pose_keypoints import pose_keypoints
+    from tasks.render.skinning import rest_joints
+
+    # Rest (y up, facing +z) to the z-up world facing the camera at -Y, then a turn about z.
+    world = Rotation.from_euler("z", yaw_deg, degrees=True) * Rotation.from_euler(
+        "x", 90, degrees=True
+    )
+    rotations = np.broadcast_to(world.as_matrix(), (1, 24, 3, 3))
+    positions = world.apply(rest_joints())[None] + [0.0, 0.0, 1.0]
+    camera = Camera(64, 64, 80.0, np.array([[0.0, -5.0, 1.5]]))
+    keypoints = pose_keypoints(rotations, positions, camera, slice(0, 1))
+    face = {0, 14, 15, 16, 17}
+    assert {k for k in face if keypoints[0, k, 2]} == seen
+    assert keypoints[0, [k for k in range(20) if k not in face], 2].all()  # body always seen
