@@ -177,9 +177,12 @@ def verify_reads(plan: list[PlanEntry], store: Store | Any) -> None:
 
 def validate_inputs(plan: list[PlanEntry]) -> None:
     """Cheap checks of the raw inputs that the stages to run will read, before anything runs, so
-    bad input fails fast and leaves the store untouched."""
+    bad input fails fast and leaves the store untouched. The checks are memoised on the file
+    for this process (tasks.audio.decode.load_audio, tasks.align.face.faces_in_file), so a
+    stage that runs here reuses them: the audio is decoded once, the face detected once."""
     from tasks.align.face import validate_reference
-    from tasks.audio.decode import validate_audio
+    from tasks.audio.decode import PREFLIGHT_SAMPLE_RATE, validate_audio
+    from tasks.audio.features import SAMPLE_RATE
 
     to_run = {e.planned.name: e.planned for e in plan if not e.cached}
     specs = stage_specs()
@@ -188,7 +191,10 @@ def validate_inputs(plan: list[PlanEntry]) -> None:
     if audio := next((p.audio_path for p in to_run.values() if p.audio_path), None):
         limits = next(e.planned.ingredients["params"] for e in plan if e.planned.name == "audio")
         validate_audio(
-            Path(audio), min_seconds=limits["min_seconds"], max_seconds=limits["max_seconds"]
+            Path(audio),
+            min_seconds=limits["min_seconds"],
+            max_seconds=limits["max_seconds"],
+            sample_rate=SAMPLE_RATE if "audio" in to_run else PREFLIGHT_SAMPLE_RATE,
         )
     if image := next((p.image_path for p in to_run.values() if p.image_path), None):
         validate_reference(Path(image))

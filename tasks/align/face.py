@@ -6,6 +6,7 @@ Face detection is face_recognition's HOG detector (dlib), run on a copy no large
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from pathlib import Path
@@ -202,6 +203,18 @@ def detect_face(image: np.ndarray, name: str = "the image", person: int = 0) -> 
     return faces[choose_person(faces, image.shape[1], name, person)]
 
 
+def faces_in_file(path: Path) -> list[FaceBox]:
+    """`detect_faces` of the photo at `path`, memoised on the file's identity (path, size,
+    mtime) for this process, so the preflight's detection is the align stage's."""
+    stat = Path(path).stat()
+    return list(_faces_in_file(str(path), stat.st_size, stat.st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=8)
+def _faces_in_file(path: str, size: int, mtime_ns: int) -> tuple[FaceBox, ...]:
+    return tuple(detect_faces(load_reference(Path(path)), name=path))
+
+
 def validate_reference(path: Path) -> FaceBox:
     """Preflight for the flow: the photo loads and shows a face (about 0.1-0.5 s)."""
-    return detect_faces(load_reference(path), name=str(path))[0]
+    return faces_in_file(path)[0]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from tasks.align.canvas import canvas_size, place_photo, placement
-from tasks.align.face import choose_person, detect_faces, load_reference
+from tasks.align.face import choose_person, faces_in_file, load_reference
 from tasks.align.transform import (
     BACKGROUND_RGB,
     fit_transform,
@@ -33,7 +33,7 @@ def compute(ctx: StageContext) -> None:
         raise InputError("no reference photo given (pass --image PATH)")
     photo = load_reference(ctx.image_path)
     name = str(ctx.image_path)
-    faces = detect_faces(photo, name=name)
+    faces = faces_in_file(ctx.image_path)
     chosen = choose_person(faces, photo.shape[1], name, ctx.params["person"], ctx.log)
     face = faces[chosen]
     densepose = ctx.upstream["densepose"]

@@ -6,6 +6,7 @@ run `validate_audio` as a preflight before any stage writes to the store.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import struct
@@ -93,10 +94,22 @@ def load_audio(
     max_seconds: float = math.inf,
 ) -> np.ndarray:
     """Mono float32 samples (N,) at `sample_rate` Hz, after checking the clip is usable music;
-    the length limits are the caller's (the audio stage passes audio.min/max_seconds)."""
+    the length limits are the caller's (the audio stage passes audio.min/max_seconds).
+    Memoised on the file's identity (path, size, mtime) for this process, so the planner's
+    preflight and the audio stage decode a file once."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"audio file not found: {path} (check the path)")
+    stat = path.stat()
+    identity = (str(path), stat.st_size, stat.st_mtime_ns)
+    return _checked_samples(*identity, sample_rate, min_seconds, max_seconds).copy()
+
+
+@functools.lru_cache(maxsize=2)
+def _checked_samples(
+    name: str, size: int, mtime_ns: int, sample_rate: int, min_seconds: float, max_seconds: float
+) -> np.ndarray:
+    path = Path(name)
     samples, log = _decode(path, sample_rate, max_seconds)
     if samples.size == 0:
         raise InputError(
@@ -129,9 +142,10 @@ def load_audio(
     return samples
 
 
-def validate_audio(path: str | Path, *, min_seconds: float, max_seconds: float) -> float:
-    """Duration in seconds; a cheap preflight that raises the same `InputError`s as `load_audio`."""
-    samples = load_audio(
-        path, PREFLIGHT_SAMPLE_RATE, min_seconds=min_seconds, max_seconds=max_seconds
-    )
-    return samples.size / PREFLIGHT_SAMPLE_RATE
+def validate_audio(
+    path: str | Path, *, min_seconds: float, max_seconds: float, sample_rate: int
+) -> float:
+    """Duration in seconds; a preflight that raises the same `InputError`s as `load_audio`.
+    At PREFLIGHT_SAMPLE_RATE it is cheap; at the audio stage's rate the stage reuses it."""
+    samples = load_audio(path, sample_rate, min_seconds=min_seconds, max_seconds=max_seconds)
+    return samples.size / sample_rate

@@ -106,3 +106,30 @@ def test_corrupt_chunk_is_flagged_and_recomputed(first, inputs, store, tmp_path,
     report = run(inputs, store, tmp_path / "y.mp4")
     assert ran(report) == ["render", "densepose", "align", "animate"]
     assert main(["--store", str(store), "cache", "verify"]) == 0
+
+
+def test_plan_names_the_param_that_changed_while_its_upstream_is_cached(
+    first, inputs, store, tmp_path, capsys
+):
+    """A portrait render exists, built on another motion: as close by count of differences as
+    the square one built on this motion, and newer. The reason given is what the user changed
+    (render.aspect), not 'upstream motion changed' while motion is cached."""
+    portrait = ["--set", "render.aspect=portrait"]
+    run(inputs, store, tmp_path / "p.mp4", "--set", "motion.seed=5", *portrait)
+    capsys.readouterr()
+    argv = ["--store", str(store), "plan", "--audio", str(inputs["audio"]), "--image"]
+    assert main(argv + [str(inputs["image"]), *FAST, *portrait]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    render = next(line for line in lines if line.startswith("render"))
+    assert "param render.aspect 'square' -> 'portrait'" in render and "upstream" not in render
+
+
+@pytest.mark.parametrize("stage", ["render", "densepose"])
+def test_export_writes_a_stages_driving_video_with_the_music(first, inputs, store, tmp_path, stage):
+    out = tmp_path / f"{stage}.mp4"
+    argv = ["export", "--stage", stage, "--format", "mp4", "--out", str(out), "--audio"]
+    argv += [str(inputs["audio"]), "--image", str(inputs["image"]), *FAST, "--store", str(store)]
+    assert main(argv) == 0  # --store after the command, as before it
+    info = probe_video(out)
+    assert info["video_streams"] == 1 and info["audio_streams"] == 1
+    assert abs(info["duration"] - 3.0) <= 1 / 30 + 1e-3

@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tasks.audio.decode import load_audio, validate_audio
+from tasks.audio.decode import PREFLIGHT_SAMPLE_RATE, load_audio, validate_audio
 from tasks.audio.synth import synth_music, write_wav
 from tasks.base import InputError
 from tests.stage_params import stage_params
 
 SR = 22050
 LIMITS = {k: stage_params("audio")[k] for k in ("min_seconds", "max_seconds")}
+PREFLIGHT = LIMITS | {"sample_rate": PREFLIGHT_SAMPLE_RATE}
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ def test_wav_decodes_to_mono_float32_at_the_requested_rate(clip):
     assert samples.dtype == np.float32 and samples.ndim == 1
     assert samples.size == 3 * 15360
     assert 0.5 < np.abs(samples).max() <= 1.0
-    assert validate_audio(clip, **LIMITS) == pytest.approx(3.0, abs=1e-3)
+    assert validate_audio(clip, **PREFLIGHT) == pytest.approx(3.0, abs=1e-3)
 
 
 def test_compressed_formats_decode_through_ffmpeg(clip, tmp_path):
@@ -64,7 +65,7 @@ def _bad_inputs(root: Path, clip: Path) -> dict[str, tuple[Path, str]]:
 def test_bad_audio_raises_one_line_naming_the_problem(case, clip, tmp_path):
     path, needle = _bad_inputs(tmp_path, clip)[case]
     with pytest.raises(InputError) as err:
-        validate_audio(path, **LIMITS)
+        validate_audio(path, **PREFLIGHT)
     message = str(err.value)
     assert needle in message and "\n" not in message
 
