@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 from prefect import flow, get_client
 from prefect.context import get_run_context
+from prefect.states import State
 from prefect.tasks import Task
 
 from artifacts.materialize import PlannedStage
@@ -39,6 +40,14 @@ from flows.dag import STAGE_ORDER, PlanEntry, validate_inputs
 from flows.dance_video import GPU_STAGES, stage_task
 from flows.evaluate import evaluate_run, evaluation_params
 from flows.plan import plan_run
+from flows.reporting import (
+    batch_state,
+    log_failed_rows,
+    publish_batch,
+    send_logs_to_prefect,
+    task_run_names,
+    wait_rows,
+)
 from tasks.base import InputError
 
 log = logging.getLogger("music2dance.synth")
@@ -266,14 +275,22 @@ def gpu_placement(stage: str, gpus: bool) -> contextlib.AbstractContextManager:
 
 
 def submit_missing(
-    missing: list[PlannedStage], store_root: str, tasks: Mapping[str, Task], gpus: bool = False
+    missing: list[PlannedStage],
+    store_root: str,
+    tasks: Mapping[str, Task],
+    gpus: bool = False,
+    names: Mapping[tuple[str, str], str] | None = None,
 ) -> dict:
-    """(stage, key) -> future, each missing artifact submitted once after its upstream."""
+    """(stage, key) -> future, each missing artifact submitted once after its upstream; `names`:
+    task run names by (stage, key) (`flows.reporting.task_run_names`)."""
     futures: dict[tuple[str, str], Any] = {}
     for stage in missing:
         after = [futures[up] for up in stage.upstream.items() if up in futures]
+        task = tasks[stage.name]
+        if names is not None:
+            task = task.with_options(task_run_name=names[stage.name, stage.key])
         with gpu_placement(stage.name, gpus):
-            future = tasks[stage.name].submit(stage, store_root, wait_for=after)
+            future = task.submit(stage, store_root, wait_for=after)
         futures[stage.name, stage.key] = future
     return futures
 
@@ -398,8 +415,15 @@ def finish(
 
         summary["export"] = export_dataset(index, store_root, export, export_sets)
     (Path(out) / "summary.json").write_text(json.dumps(summary, indent=2))
+    log_failed_rows(records)
     log.info("%d rows: %d done, %d failed", summary["rows"], summary["done"], summary["failed"])
+    publish_batch(records, summary, futures)
     return summary
+
+
+def log_plan(plans: list[RowPlan], missing: list[PlannedStage]) -> None:
+    bad = sum(p.error is not None for p in plans)
+    log.info("%d rows (%d bad); %d artifact(s) to compute", len(plans), bad, len(missing))
 
 
 def run_rows(
@@ -410,22 +434,21 @@ def run_rows(
     retries: int,
     retry_delay_seconds: float,
     gpus: bool,
+    progress_bar: bool = False,
     **outputs: Any,
-) -> dict[str, Any]:
-    """Inside a flow: submit every missing artifact once, wait, then `finish` (index, videos,
-    summary; `outputs`: its evaluate, export and export_sets)."""
-    missing = missing_artifacts(plans)
-    log.info("%d rows planned; %d artifact(s) to compute", len(plans), len(missing))
+) -> dict[str, Any] | State:
+    """Inside a flow: submit every missing artifact once, wait row by row (a progress bar on a
+    terminal), then `finish` (index, videos, summary; `outputs`: its evaluate, export and
+    export_sets). The flow ends Failed, carrying the summary, when any row failed."""
     set_stage_limits(DEFAULT_LIMITS if limits is None else limits)
     tasks = _stage_tasks(retries, retry_delay_seconds)
-    futures = submit_missing(missing, store_root, tasks, gpus)
-    for done, ((name, key), future) in enumerate(futures.items(), 1):
-        future.wait()
-        log.info("%d/%d %-10s %s %s", done, len(futures), name, key[:12], future.state.name)
-    return finish(plans, futures, store_root, out, **outputs)
+    names = task_run_names(plans)
+    futures = submit_missing(missing_artifacts(plans), store_root, tasks, gpus, names)
+    wait_rows(plans, futures, progress_bar)
+    return batch_state(finish(plans, futures, store_root, out, **outputs))
 
 
-@flow(name="synthesize-plan", log_prints=False)
+@flow(name="synthesize-plan", log_prints=False, persist_result=True)
 def synthesize_plan(
     plans: list[RowPlan],
     out: str,
@@ -437,8 +460,11 @@ def synthesize_plan(
     evaluate: list[str] | None = None,
     export: list[tuple[str, str]] | None = None,
     export_sets: list[str] | None = None,
-) -> dict[str, Any]:
-    """Run rows planned by `plan_manifest` (what `music2dance synth` calls after planning)."""
+    progress_bar: bool = False,
+) -> dict[str, Any] | State:
+    """Run rows planned by `plan_manifest` (what `music2dance synth` calls after planning);
+    `progress_bar`: draw one on stderr (a terminal)."""
+    send_logs_to_prefect()
     return run_rows(
         plans,
         out,
@@ -447,13 +473,14 @@ def synthesize_plan(
         retries,
         retry_delay_seconds,
         gpus,
+        progress_bar,
         evaluate=evaluate,
         export=export or (),
         export_sets=export_sets or (),
     )
 
 
-@flow(name="synthesize", log_prints=False)
+@flow(name="synthesize", log_prints=False, persist_result=True)
 def synthesize(
     manifest: str,
     out: str,
@@ -466,15 +493,18 @@ def synthesize(
     evaluate: list[str] | None = None,
     export: list[tuple[str, str]] | None = None,
     export_sets: list[str] | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any] | State:
     """Plan and render every manifest row (the deployments' entry point); returns the summary
-    (rows, done, failed, index path). `gpus`: GPU stages request one GPU each from a Dask or Ray
-    cluster. `evaluate` (evaluate.*/gates.* overrides, maybe empty): metrics and quality gates
-    per row in the index; `export`: (format, folder) training datasets (dataset.* overrides in
-    `export_sets`)."""
+    (rows, done, failed, index path), or a Failed state carrying it when rows failed. `gpus`: GPU
+    stages request one GPU each from a Dask or Ray cluster. `evaluate` (evaluate.*/gates.*
+    overrides, maybe empty): metrics and quality gates per row in the index; `export`: (format,
+    folder) training datasets (dataset.* overrides in `export_sets`)."""
+    send_logs_to_prefect()
     root = normalize_root(store)
+    plans = plan_manifest(read_manifest(manifest), root, overrides or [])
+    log_plan(plans, missing_artifacts(plans))
     return run_rows(
-        plan_manifest(read_manifest(manifest), root, overrides or []),
+        plans,
         out,
         root,
         limits,

@@ -5,14 +5,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import logging
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from tasks.base import InputError
-
-log = logging.getLogger("music2dance.synth")
 
 
 def _limits(texts: list[str]) -> dict[str, int] | None:
@@ -30,7 +28,7 @@ def _limits(texts: list[str]) -> dict[str, int] | None:
 def handler(args: argparse.Namespace) -> int:
     from artifacts.remote import store_root
     from flows.runners import local_server, make_task_runner, needs_server
-    from flows.synthesize import finish, missing_artifacts, plan_manifest, read_manifest
+    from flows.synthesize import finish, log_plan, missing_artifacts, plan_manifest, read_manifest
 
     store = store_root(args.store)
     metric_sets = [o for o in args.set if o.startswith(("evaluate.", "gates."))]
@@ -40,21 +38,22 @@ def handler(args: argparse.Namespace) -> int:
     evaluate = metric_sets if args.evaluate else None
     plans = plan_manifest(read_manifest(args.manifest), store, stage_sets)
     missing = missing_artifacts(plans)
-    bad = sum(p.error is not None for p in plans)
-    log.info("%d rows (%d bad); %d artifact(s) to compute", len(plans), bad, len(missing))
+    log_plan(plans, missing)
     if not missing:
         summary = finish(plans, {}, store, args.out, evaluate, export, export_sets)
     else:
         from flows.synthesize import synthesize_plan
+        from music2dance_cli.quiet import stderr_is_terminal
 
+        if not args.verbose:  # Dask's INFO lines, in this process and in its workers
+            os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
         runner = make_task_runner(args.runner, args.dask_address, args.workers)
-        server = (
-            local_server(Path(args.out) / ".prefect")
-            if needs_server(args.runner) and not os.environ.get("PREFECT_API_URL")
-            else contextlib.nullcontext()
-        )
-        with server:
-            summary = synthesize_plan.with_options(task_runner=runner)(
+        with contextlib.ExitStack() as stack:
+            if needs_server(args.runner) and not os.environ.get("PREFECT_API_URL"):
+                # a temporary server whose state (SQLite) lives outside the output folder
+                home = stack.enter_context(tempfile.TemporaryDirectory(prefix="m2d-prefect-"))
+                stack.enter_context(local_server(Path(home)))
+            state = synthesize_plan.with_options(task_runner=runner)(
                 plans=plans,
                 out=str(args.out),
                 store=store,
@@ -64,7 +63,12 @@ def handler(args: argparse.Namespace) -> int:
                 evaluate=evaluate,
                 export=export,
                 export_sets=export_sets,
+                progress_bar=stderr_is_terminal(),
+                return_state=True,
             )
+        summary = state.result(raise_on_failure=False)  # a Failed batch carries its summary
+        if isinstance(summary, BaseException):
+            raise summary
     sys.stdout.write(json.dumps(summary, indent=2) + "\n")
     return 0 if summary["failed"] == 0 else 1
 

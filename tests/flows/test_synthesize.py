@@ -214,19 +214,21 @@ def test_transient_io_is_retried_and_other_errors_fail_the_row_once(
         return materialize(spec, planned, store_root)
 
     monkeypatch.setattr(flows.dance_video, "materialize", failing)
-    summary = synthesize(
+    state = synthesize(
         manifest=str(manifests["good"]),
         out=str(tmp_path / "out"),
         store=str(tmp_path / "store"),
         overrides=BATCH_SET,
         retries=2,
         retry_delay_seconds=0,
+        return_state=True,
     )
     index = pd.read_parquet(tmp_path / "out" / "index.parquet")
     assert calls == {flaky.key: 2, broken.key: 1}
     assert list(index["status"]) == ["done", "done", "failed", "failed"]
     assert list(index["error"][2:]) == ["render: RuntimeError: render bug"] * 2
-    assert summary["done"] == 2
+    assert state.is_failed() and state.message.startswith("2 of 4 rows failed (row 2: render")
+    assert state.result(raise_on_failure=False)["done"] == 2  # the Failed state carries the summary
 
 
 def test_dask_runner_gives_the_same_keys_and_videos_as_threads(mixed, manifests, tmp_path):
