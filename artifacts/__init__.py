@@ -1,6 +1,4 @@
-"""The content-addressed artifact store: keys, atomic Zarr publishing, checksums and lineage."""
+"""The content-addressed artifact store: keys, atomic Zarr publishing, checksums and lineage.
 
-from artifacts.keys import file_sha256, stage_key
-from artifacts.store import ArtifactRef, Store
-
-__all__ = ["ArtifactRef", "Store", "file_sha256", "stage_key"]
+Import the modules (artifacts.store, artifacts.remote ...): this package imports nothing, so a
+light one (artifacts.files) does not pull in zarr."""

@@ -9,12 +9,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from artifacts.keys import file_sha256, key_ingredients, path_fingerprint, stage_key
-from artifacts.materialize import PlannedStage
-from artifacts.store import ArtifactRef, Store
 from tasks.base import InputError, Param, StageSpec
+
+if TYPE_CHECKING:  # the store's modules import zarr; the CLI names STAGE_ORDER before that
+    from artifacts.materialize import PlannedStage
+    from artifacts.store import ArtifactRef, Store
 
 STAGE_ORDER = ("audio", "motion", "render", "densepose", "align", "animate")
 _EXPLAIN_LIMIT = 64  # earlier artifacts compared when explaining a miss
@@ -59,6 +61,8 @@ def make_plan(
     explain: bool = True,
 ) -> list[PlanEntry]:
     """Every stage's key and whether the store has it; with `explain`, why each miss missed."""
+    from artifacts.materialize import PlannedStage
+
     raw = {"audio": _existing_file(audio, "audio"), "image": _existing_file(image, "image")}
     hashes = {kind: file_sha256(path) for kind, path in raw.items()}
     keys: dict[str, str] = {}

@@ -12,9 +12,10 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import zarr
+if TYPE_CHECKING:  # zarr costs ~0.3 s to import: the CLI's first line comes before it
+    import zarr
 
 
 class InputError(ValueError):
