@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from skimage.filters import sobel
+from skimage.segmentation import watershed
 
 from tasks.body.skeleton import PARENTS
 
@@ -73,6 +75,9 @@ MIN_FACING = 0.5  # shoulders/hips at least this share of their width across the
 LEFT_ARM_JOINTS, RIGHT_ARM_JOINTS = (13, 16, 18, 20, 22), (14, 17, 19, 21, 23)
 LEFT_LEG_JOINTS, RIGHT_LEG_JOINTS = (1, 4, 7, 10), (2, 5, 8, 11)
 AMBIGUOUS = 2.0  # a point whose second-nearest bone is this close is labelled by colour
+ARM_AMBIGUOUS = 3.0  # a point this near to both an arm and the body is split along edges
+ARM_BONES = (2, 3, 4, 5, 6, 7)
+BODY_BONES = (0, 8, 9, 10, 11, 12, 13)  # torso and legs
 COLOUR_SIGMA = 0.03  # of the person's height: the neighbourhood whose colours decide
 MIN_PATCH_FRACTION = 0.002  # of the person's pixels: smaller patches keep their nearest bone
 COLOUR_MARGIN = 20.0  # Lab units by which another bone's colours must be nearer to win
@@ -202,12 +207,14 @@ def label_points(
     joints (24, 2) is the reference skeleton; face_box (top, right, bottom, left) pins the face
     to the head bone. The head segment runs from the neck past the head joint to the crown.
     With the photo image (h, w, 3) uint8, a point about as near to several bones takes the one
-    whose surely-labelled pixels around it look most like it (`_by_colour`).
+    whose surely-labelled pixels around it look most like it (`_by_colour`), and where an arm
+    lies against the body the split follows the arm's outline in the photo (`_by_edges`).
     """
     scores = _bone_scores(points, joints)
     labels = scores.argmin(axis=1).astype(np.int8)
     if image is not None:
         labels = _by_colour(image, points, scores, labels)
+        labels = _by_edges(image, points, scores, labels)
     top, right, bottom, left = face_box
     in_face = (
         (points[:, 0] >= left) & (points[:, 0] <= right) & (points[:, 1] >= top)
@@ -258,6 +265,41 @@ def _by_colour(
     switch &= solid[patches[rows, cols]] & (patches[rows, cols] > 0)
     out = labels.copy()
     out[switch] = distance[switch].argmin(axis=1)
+    return out
+
+
+def _by_edges(
+    image: np.ndarray, points: np.ndarray, scores: np.ndarray, labels: np.ndarray
+) -> np.ndarray:
+    """labels (N,) of points (N, 2) with those about as near to an arm as to the torso or a leg
+    (within ARM_AMBIGUOUS x the best score; the head keeps its own) given to the bone whose sure
+    points reach them first when the photo's colour gradient is flooded (watershed).
+
+    An arm hanging against the body in the same skin or cloth cannot be told apart by colour,
+    and a distance to the bones only guesses where it ends; its outline, a shading edge, says.
+    """
+    best = scores.min(axis=1, keepdims=True)
+    candidates = scores <= ARM_AMBIGUOUS * best
+    split = (
+        candidates[:, ARM_BONES].any(axis=1)
+        & candidates[:, BODY_BONES].any(axis=1)
+        & (labels != HEAD)
+    )
+    if not split.any():
+        return labels
+    cols, rows = points[:, 0].astype(int), points[:, 1].astype(int)
+    markers = np.zeros(image.shape[:2], np.int32)
+    markers[rows[~split], cols[~split]] = labels[~split].astype(np.int32) + 1
+    mask = np.zeros(image.shape[:2], bool)
+    mask[rows, cols] = True
+    lab = cv2.cvtColor(cv2.GaussianBlur(image, (0, 0), 1.0), cv2.COLOR_RGB2LAB).astype(np.float32)
+    gradient = sum(sobel(lab[..., channel]) for channel in range(3))
+    flooded = watershed(gradient, markers, mask=mask)[rows, cols] - 1
+    # only to a bone the point was near, never to the head (a collar is no face)
+    take = split & (flooded >= 0)
+    take[take] = candidates[take, flooded[take]] & (flooded[take] != HEAD)
+    out = labels.copy()
+    out[take] = flooded[take]
     return out
 
 

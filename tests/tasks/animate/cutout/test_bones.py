@@ -92,6 +92,22 @@ def test_colour_decides_between_nearly_equally_near_bones():
     assert (by_colour[white] == by_distance[white]).all()  # clear cases keep their bone
 
 
+def test_an_arm_against_the_body_in_the_same_colour_is_split_along_its_outline():
+    """A bare arm hanging against a bare midriff: colour cannot tell them apart, the shading
+    line along the arm's inner edge can."""
+    rows, cols = np.mgrid[60:330, 70:166]
+    points = np.stack([cols.ravel(), rows.ravel()], axis=1).astype(np.float32)
+    image = np.full((340, 220, 3), (150, 100, 70), dtype=np.uint8)  # skin everywhere
+    image[100:136, 120:122] = (60, 40, 30)  # the shadow line between arm and body
+    probe = np.flatnonzero((points[:, 0] == 128) & (points[:, 1] == 130))
+    body_side = np.flatnonzero((points[:, 0] == 114) & (points[:, 1] == 130))
+    by_distance = label_points(points, JOINTS, FACE)
+    by_edges = label_points(points, JOINTS, FACE, image)
+    assert BONES[by_distance[probe][0]].name == "torso"
+    assert BONES[by_edges[probe][0]].name == "left_upper_arm"
+    assert BONES[by_edges[body_side][0]].name == "torso"
+
+
 def test_rest_pose_hangs_the_limbs_whatever_frame_0_does():
     clip = np.stack([JOINTS] * 5)  # a T-pose: arms out sideways
     pose = rest_pose(clip)
