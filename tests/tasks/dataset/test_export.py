@@ -32,7 +32,9 @@ from tests.moto_s3 import moto_s3
 
 ROOT = Path(__file__).resolve().parents[3]
 SR = 22050
+# the choreographer is the quickest motion model (the library's graph costs seconds per seed)
 SETS = ["render.resolution=128", "align.resolution=128", "animate.model=cutout"]
+SETS += ["motion.model=choreographer"]
 TWO_PER_SHARD = ["dataset.shard_max_clips=2"]
 ALL_TRAIN = ["dataset.train_ratio=1", "dataset.val_ratio=0", "dataset.test_ratio=0"]
 MEMBERS = {"reference.png", "driving.mp4", "output.mp4", "parts.npz", "motion.npz"}
@@ -75,6 +77,12 @@ def shard_keys(root: Path) -> list[str]:
     return keys
 
 
+def big_errors(frames: np.ndarray, truth: np.ndarray) -> float:
+    """Share of pixels whose largest channel error exceeds 40: rare for H.264 at crf 18-20,
+    common where a dancer moved between two frames."""
+    return float((np.abs(frames.astype(int) - truth).max(axis=-1) > 40).mean())
+
+
 def test_synth_writes_one_sample_per_clip_in_the_webdataset_convention(synth):
     summary = json.loads((synth["root"] / "out" / "summary.json").read_text())
     assert summary["export"]["webdataset"]["added"] == 3
@@ -110,6 +118,10 @@ def test_dataset_yields_documented_shapes_with_aligned_frames(synth):
     items = list(dataset)
     assert len(items) == len(dataset) == 6
     store = Store(synth["store"])
+    samples = {}
+    for shard in read_shard_list(str(synth["wds"])):
+        with open(synth["wds"] / shard["url"], "rb") as f:
+            samples.update(iter_samples(f))
     index = pd.read_parquet(synth["index"]).set_index("key_animate")
     for item in items:
         h, w = item["reference"].shape[1:]
@@ -132,14 +144,10 @@ def test_dataset_yields_documented_shapes_with_aligned_frames(synth):
         keys = index.loc[item["key"]]
         align = store.open("align", keys["key_align"])
         motion = store.open("motion", keys["key_motion"])
-        for name, truth in (
-            ("frames", store.open("animate", item["key"])["frames"]),
-            ("driving", align["rgb"]),
-        ):
-            truth = truth[:][picks].transpose(0, 3, 1, 2).astype(int)
-            decoded = item[name].numpy().astype(int)
-            error, shifted = np.abs(decoded - truth).mean(), np.abs(decoded[1:] - truth[:-1]).mean()
-            assert error < 8 and error < shifted / 2, (name, error, shifted)
+        # the video windows are exactly those frames of the whole decoded videos
+        for name, member in (("frames", "output.mp4"), ("driving", "driving.mp4")):
+            whole = decode_video(samples[item["key"]][member])
+            assert np.array_equal(item[name].numpy(), whole[picks].transpose(0, 3, 1, 2))
         assert np.array_equal(item["parts"].numpy(), align["parts"][:][picks])
         assert np.array_equal(item["poses"].numpy(), motion["poses"][:][picks])
         assert index.loc[item["key"], "status"] == "done"
@@ -157,6 +165,17 @@ def test_every_per_frame_member_has_the_same_frames_and_fps(synth):
         "music": len(decode_npz(sample["music.npz"])["features"]),
     }
     assert set(counts.values()) == {meta["num_frames"]} and meta["num_frames"] == 75, counts
+    # each decoded video is the store's lossless frames, frame for frame, not shifted by one
+    index = pd.read_parquet(synth["index"]).set_index("key_animate")
+    store = Store(synth["store"])
+    for member, truth, margin in (
+        ("output.mp4", store.open("animate", key)["frames"][:], 4),
+        ("driving.mp4", store.open("align", index.loc[key, "key_align"])["rgb"][:], 1.5),
+    ):
+        video = decode_video(sample[member])
+        same = big_errors(video, truth)
+        assert same * margin < big_errors(video[1:], truth[:-1]), member
+        assert same * margin < big_errors(video[:-1], truth[1:]), member
     for name in ("driving.mp4", "output.mp4"):
         path = synth["root"] / f"probe-{name}"
         path.write_bytes(sample[name])
@@ -166,11 +185,14 @@ def test_every_per_frame_member_has_the_same_frames_and_fps(synth):
 def test_workers_and_ranks_share_the_clips_without_repeats(synth, tmp_path, monkeypatch):
     one_shard = tmp_path / "one"
     export_dataset(synth["index"], str(synth["store"]), [("webdataset", str(one_shard))], ALL_TRAIN)
-    for root in (synth["wds"], one_shard):  # 2 shards: by shard; 1 shard: by sample
-        dataset = ShardDataset(str(root), window=4)
-        loader = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=2)
-        keys = [item["key"] for item in loader]
-        assert sorted(keys) == sorted(listed_keys(root))
+    dataset = ShardDataset(str(synth["wds"]), window=4)  # 2 shards, 2 workers: one each
+    # spawned workers: a worker forked from this process, which ran synth's Prefect flow
+    # in-process, exits at start
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=None, num_workers=2, multiprocessing_context="spawn"
+    )
+    assert sorted(item["key"] for item in loader) == sorted(listed_keys(synth["wds"]))
+    # 2 ranks (x 1 worker): by shard over 2 shards, by sample within 1 shard
     for root in (synth["wds"], one_shard):
         per_rank = []
         for rank in range(2):
@@ -262,8 +284,8 @@ def test_the_split_depends_on_the_key_alone(synth, tmp_path):
 
 
 def test_bad_dataset_settings_are_named(synth, tmp_path):
-    with pytest.raises(InputError, match="sum to 1.2"):
-        dataset_params(["dataset.train_ratio=1.1"])
+    with pytest.raises(InputError, match="sum to 1.05"):
+        dataset_params(["dataset.train_ratio=0.95"])
     with pytest.raises(InputError, match="unknown format"):
         export_dataset(synth["index"], str(synth["store"]), [("lmdb", str(tmp_path))])
 
