@@ -3,6 +3,8 @@
 
 The converted folder (model.safetensors, normalizer.json, config.json) loads without any
 unpickling and faster; `--set motion.checkpoint=FOLDER` accepts it wherever a checkpoint.pt is.
+Its config.json also records what the weights cannot tell: the head count and the music-feature
+recipe (`tasks/motion/edge/checkpoint.py`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from tasks.base import InputError
 def cmd_convert_edge(args: argparse.Namespace) -> int:
     from tasks.motion.edge.checkpoint import convert_checkpoint
 
-    out = convert_checkpoint(args.checkpoint, args.out_dir)
+    out = convert_checkpoint(
+        args.checkpoint, args.out_dir, num_heads=args.num_heads, features=args.features
+    )
     sys.stdout.write(f"wrote {out} (use --set motion.checkpoint={out})\n")
     return 0
 
@@ -61,6 +65,12 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("checkpoint", help="the released EDGE checkpoint.pt")
     p.add_argument("out_dir", help="folder for model.safetensors, normalizer.json, config.json")
+    p.add_argument("--num-heads", type=int,
+                   help="attention heads it was trained with; official files do not record it "
+                   "(default: the recorded count, else 8 = the released model)")  # fmt: skip
+    p.add_argument("--features", choices=["jukebox", "edge", "song"],
+                   help="music features it was trained on (default: recorded, else jukebox for "
+                   "4800-d, edge = EDGE's own per-slice baseline features for 35-d)")  # fmt: skip
     p.set_defaults(func=cmd_convert_edge)
 
     a = subparsers.add_parser(

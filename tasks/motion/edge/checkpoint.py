@@ -6,11 +6,21 @@ unpickler on it: `torch.load(weights_only=True)` (torch's restricted unpickler) 
 stand-in classes registered under exactly those paths, so tensors, plain containers and those two
 names load, and any other global (e.g. `os.system`) is refused. The converted form
 (`convert_checkpoint`: safetensors + JSON) needs no unpickling at all.
+
+Two facts are not in the weights, so the converted config.json records them:
+- `num_heads`: official checkpoints do not store the head count. We assume 8, the released
+  model's; a checkpoint trained with another count must be converted with `--num-heads N`, or it
+  would load (the shapes do not depend on it) and sample wrongly.
+- `features`, the music-feature recipe the checkpoint was trained on: `jukebox` (4800-d), `edge`
+  (EDGE's own 35-d baseline features per 5 s slice, `tasks/audio/edge_features.py`: what an
+  official 35-d checkpoint was trained on) or `song` (the audio stage's whole-song 35-d features,
+  what our `train-motion` uses).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import pickle
 import re
 import zipfile
@@ -25,9 +35,9 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from tasks.base import InputError
+from tasks.motion.edge.jukebox import DIM as JUKEBOX_DIM
 from tasks.motion.edge.model import (
     DanceDecoder,
-    EdgeConfig,
     StateDictMismatch,
     build_from_state_dict,
     strip_wrapper_prefix,
@@ -36,6 +46,10 @@ from tasks.motion.edge.model import (
 WEIGHTS_FILE = "model.safetensors"
 NORMALIZER_FILE = "normalizer.json"
 CONFIG_FILE = "config.json"
+RELEASED_NUM_HEADS = 8  # the released checkpoint's; official files do not record it
+FEATURE_RECIPES = ("jukebox", "edge", "song")
+
+log = logging.getLogger(__name__)
 
 
 class CheckpointError(InputError):
@@ -71,6 +85,7 @@ class EdgeWeights:
 
     model: DanceDecoder
     normalizer: MinMaxNormalizer
+    features: str = "song"  # the music-feature recipe it was trained on (FEATURE_RECIPES)
 
 
 def _stand_in(module: str, name: str) -> type:
@@ -105,10 +120,10 @@ def _unreadable(path: Path, err: Exception) -> CheckpointError:
 
 def read_official_checkpoint(
     path: Path,
-) -> tuple[dict[str, torch.Tensor], MinMaxNormalizer, int]:
-    """`ema_state_dict`, normalizer and head count of a checkpoint.pt, no general unpickling.
+) -> tuple[dict[str, torch.Tensor], MinMaxNormalizer, dict[str, Any]]:
+    """`ema_state_dict`, normalizer and recorded config of a checkpoint.pt, no general unpickling.
 
-    Official files carry no config (8 heads); our `train` adds a `config` dict.
+    Official files carry no config ({}); our `train` adds a `config` dict.
     """
     if not path.is_file():
         raise CheckpointError(f"EDGE checkpoint {path} does not exist; pass motion.checkpoint=PATH")
@@ -132,48 +147,90 @@ def read_official_checkpoint(
             f"{path} is a torch file but not an EDGE checkpoint (found {keys}; expected "
             "'ema_state_dict' and 'normalizer')"
         )
-    heads = int(data.get("config", {}).get("num_heads", EdgeConfig.num_heads))
     normalizer = _normalizer_from_official(data["normalizer"])
-    return strip_wrapper_prefix(data["ema_state_dict"]), normalizer, heads
+    return strip_wrapper_prefix(data["ema_state_dict"]), normalizer, dict(data.get("config", {}))
 
 
-def _read_converted(folder: Path) -> tuple[dict[str, torch.Tensor], MinMaxNormalizer, int]:
+def _read_converted(
+    folder: Path,
+) -> tuple[dict[str, torch.Tensor], MinMaxNormalizer, dict[str, Any]]:
     try:
         state = load_file(folder / WEIGHTS_FILE)
         normalizer = MinMaxNormalizer.from_json(json.loads((folder / NORMALIZER_FILE).read_text()))
         config_path = folder / CONFIG_FILE
-        heads = json.loads(config_path.read_text())["num_heads"] if config_path.is_file() else 8
+        config = json.loads(config_path.read_text()) if config_path.is_file() else {}
     except (OSError, SafetensorError, json.JSONDecodeError, KeyError) as err:
         raise CheckpointError(
             f"{folder} is not a complete convert-edge folder ({err}); it needs {WEIGHTS_FILE} "
             f"and {NORMALIZER_FILE}: run `music2dance convert-edge checkpoint.pt {folder}` again"
         ) from err
-    return state, normalizer, int(heads)
+    return state, normalizer, config
 
 
-def load_edge(path: str | Path) -> EdgeWeights:
-    """Load an official checkpoint.pt or a convert-edge folder (or its model.safetensors)."""
+def _num_heads(path: Path, recorded: dict[str, Any], override: int | None) -> int:
+    if override is not None:
+        return override
+    if "num_heads" in recorded:
+        return int(recorded["num_heads"])
+    log.info(
+        "%s does not record its attention head count (official EDGE checkpoints never do); "
+        "assuming %d, the released model's. For another count convert it with "
+        "`music2dance convert-edge --num-heads N`",
+        path,
+        RELEASED_NUM_HEADS,
+    )
+    return RELEASED_NUM_HEADS
+
+
+def _features(path: Path, recorded: dict[str, Any], override: str | None, cond_dim: int) -> str:
+    """The feature recipe: given, recorded, or jukebox / edge (official file) / song (ours)."""
+    if cond_dim == JUKEBOX_DIM:
+        recipe = override or recorded.get("features", "jukebox")
+    else:
+        recipe = override or recorded.get("features", "song" if recorded else "edge")
+    if recipe not in FEATURE_RECIPES or (recipe == "jukebox") != (cond_dim == JUKEBOX_DIM):
+        raise CheckpointError(
+            f"{path}: feature recipe {recipe!r} does not fit its {cond_dim}-d music input "
+            f"(jukebox is 4800-d; edge and song are 35-d)"
+        )
+    return recipe
+
+
+def load_edge(
+    path: str | Path, *, num_heads: int | None = None, features: str | None = None
+) -> EdgeWeights:
+    """Load an official checkpoint.pt or a convert-edge folder (or its model.safetensors);
+    `num_heads` / `features` override what the file records (see the module docstring)."""
     path = Path(path).expanduser()
     if path.suffix == ".safetensors":
         path = path.parent
     if path.is_dir():
-        state, normalizer, heads = _read_converted(path)
+        state, normalizer, recorded = _read_converted(path)
     else:
-        state, normalizer, heads = read_official_checkpoint(path)
+        state, normalizer, recorded = read_official_checkpoint(path)
+    heads = _num_heads(path, recorded, num_heads)
     try:
         model = build_from_state_dict(state, num_heads=heads)
-    except (StateDictMismatch, KeyError) as err:
+    except (StateDictMismatch, KeyError, ValueError) as err:
         raise CheckpointError(f"{path}: {err}") from err
     if normalizer.scale.shape != (model.config.nfeats,):
         raise CheckpointError(
             f"{path}: normalizer has {normalizer.scale.shape} channels, model {model.config.nfeats}"
         )
-    return EdgeWeights(model, normalizer)
+    recipe = _features(path, recorded, features, model.config.cond_feature_dim)
+    return EdgeWeights(model, normalizer, recipe)
 
 
-def convert_checkpoint(checkpoint: str | Path, out_dir: str | Path) -> Path:
-    """Official checkpoint.pt -> folder of model.safetensors + normalizer.json + config.json."""
-    return save_converted(load_edge(checkpoint), out_dir)
+def convert_checkpoint(
+    checkpoint: str | Path,
+    out_dir: str | Path,
+    *,
+    num_heads: int | None = None,
+    features: str | None = None,
+) -> Path:
+    """Official checkpoint.pt -> folder of model.safetensors + normalizer.json + config.json
+    (the config records the head count and the feature recipe)."""
+    return save_converted(load_edge(checkpoint, num_heads=num_heads, features=features), out_dir)
 
 
 def save_converted(weights: EdgeWeights, out_dir: str | Path) -> Path:
@@ -183,5 +240,6 @@ def save_converted(weights: EdgeWeights, out_dir: str | Path) -> Path:
     state = {k: v.detach().contiguous().clone() for k, v in weights.model.state_dict().items()}
     save_file(state, out / WEIGHTS_FILE, metadata={"format": "pt", "model": "EDGE DanceDecoder"})
     (out / NORMALIZER_FILE).write_text(json.dumps(weights.normalizer.to_json()))
-    (out / CONFIG_FILE).write_text(json.dumps(asdict(weights.model.config), indent=2))
+    config = asdict(weights.model.config) | {"features": weights.features}
+    (out / CONFIG_FILE).write_text(json.dumps(config, indent=2))
     return out

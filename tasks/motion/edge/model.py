@@ -38,6 +38,13 @@ class EdgeConfig:
     cond_feature_dim: int = 4800  # Jukebox layer 66; 35 for the baseline features
     cond_layers: int = 2  # music encoder layers (fixed in the official code)
 
+    def __post_init__(self) -> None:
+        if self.num_heads < 1 or self.latent_dim % self.num_heads:
+            raise ValueError(
+                f"num_heads={self.num_heads} does not divide the width {self.latent_dim}; "
+                "pass the head count the checkpoint was trained with (--num-heads N)"
+            )
+
     @classmethod
     def from_state_dict(cls, state: Mapping[str, Tensor], num_heads: int = 8) -> EdgeConfig:
         """Infer widths, depth and conditioning width (4800 or 35) from an official state_dict."""

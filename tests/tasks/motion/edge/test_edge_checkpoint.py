@@ -141,7 +141,31 @@ def test_convert_edge_command(tmp_path, official_classes, capsys):
     official_checkpoint(path, official_classes)
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())
-    args = parser.parse_args(["convert-edge", str(path), str(tmp_path / "out")])
+    args = parser.parse_args(["convert-edge", str(path), str(tmp_path / "out"), "--num-heads", "4"])
     assert args.func(args) == 0
     assert (tmp_path / "out" / WEIGHTS_FILE).is_file()
+    assert load_edge(tmp_path / "out").model.config.num_heads == 4
     assert "motion.checkpoint=" in capsys.readouterr().out
+
+
+def test_converted_config_records_heads_and_feature_recipe(tmp_path, official_classes, caplog):
+    path = tmp_path / "checkpoint.pt"
+    official_checkpoint(path, official_classes)  # trained with TINY's 2 heads, not recorded
+    with caplog.at_level("INFO", logger="tasks.motion.edge.checkpoint"):
+        assumed = load_edge(path)
+    assert assumed.model.config.num_heads == 8 and "--num-heads N" in caplog.text
+    assert assumed.features == "edge"  # an official 35-d checkpoint: EDGE's own features
+    out = convert_checkpoint(path, tmp_path / "converted", num_heads=TINY.num_heads)
+    config = json.loads((out / CONFIG_FILE).read_text())
+    assert config["num_heads"] == TINY.num_heads and config["features"] == "edge"
+    loaded = load_edge(out)
+    assert loaded.model.config == TINY and loaded.features == "edge"
+
+
+def test_heads_or_recipe_that_cannot_fit_are_refused(tmp_path, official_classes):
+    path = tmp_path / "checkpoint.pt"
+    official_checkpoint(path, official_classes)
+    with pytest.raises(CheckpointError, match="num_heads=3 does not divide the width 16"):
+        load_edge(path, num_heads=3)
+    with pytest.raises(CheckpointError, match="recipe 'jukebox' does not fit its 35-d"):
+        load_edge(path, features="jukebox")
