@@ -19,6 +19,7 @@ import pandas as pd
 from artifacts.remote import RemoteStore, open_store
 from artifacts.store import Store
 from params import resolve_params
+from tasks.animate.task import VIDEO_NAME
 from tasks.base import InputError, Param
 from tasks.dataset.media import encode_npz, encode_png, encode_video
 from tasks.dataset.shards import ShardWriter, dataset_fs, publish_file
@@ -27,7 +28,6 @@ from tasks.dataset.tiktok import face_boxes, stale_folders, write_video_folder
 
 log = logging.getLogger("music2dance.dataset")
 
-VIDEO = "video.mp4"  # the animate artifact's muxed video
 CATALOGUE = "index.parquet"
 CHUNK = 8  # frames read from the store at a time
 FORMATS = ("webdataset", "tiktok")
@@ -129,7 +129,7 @@ def clip_sample(
             audio_path=audio,
             crf=crf,
         ),
-        "output.mp4": _artifact_file(store, "animate", keys["animate"], VIDEO),
+        "output.mp4": _artifact_file(store, "animate", keys["animate"], VIDEO_NAME),
         "parts.npz": encode_npz(parts=align["parts"][:]),
         "motion.npz": encode_npz(
             poses=motion["poses"][:],
