@@ -71,6 +71,20 @@ def task_run_names(plans: Iterable[Any]) -> dict[tuple[str, str], str]:
 
 
 # -- progress ------------------------------------------------------------------------------------
+class _AboveBar:
+    """A stream for the console's log handlers while a bar is drawn: each line is printed above
+    the bar, which is then redrawn (the handlers keep their formats and filters)."""
+
+    def __init__(self, tqdm_class: Any):
+        self.tqdm = tqdm_class
+
+    def write(self, text: str) -> None:
+        self.tqdm.write(text, file=sys.stderr, end="")
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 class RowProgress:
     """Rows finished so far, counted done / failed / cached: with `bar` (a terminal), a tqdm bar
     with its ETA, log lines printed above it; otherwise a log line at every tenth of the rows."""
@@ -78,14 +92,14 @@ class RowProgress:
     def __init__(self, total: int, bar: bool):
         self.total, self.counts = total, Counter()
         self.every = max(1, total // 10)
-        self.bar = self._redirect = None
+        self.bar, self.consoles = None, {}
         if bar:
             from tqdm import tqdm
-            from tqdm.contrib.logging import logging_redirect_tqdm
 
             self.bar = tqdm(total=total, unit="row", file=sys.stderr, dynamic_ncols=True)
-            self._redirect = logging_redirect_tqdm()
-            self._redirect.__enter__()
+            for handler in logging.getLogger().handlers:
+                if type(handler) is logging.StreamHandler and handler.stream is sys.stderr:
+                    self.consoles[handler] = handler.setStream(_AboveBar(tqdm))
 
     def update(self, status: str) -> None:
         self.counts[status] += 1
@@ -98,8 +112,9 @@ class RowProgress:
             log.info("rows %d/%d: %s", finished, self.total, text)
 
     def close(self) -> None:
+        for handler, stream in self.consoles.items():
+            handler.setStream(stream)
         if self.bar is not None:
-            self._redirect.__exit__(None, None, None)
             self.bar.close()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -25,7 +26,31 @@ def _limits(texts: list[str]) -> dict[str, int] | None:
     return out
 
 
+class _BatchConsole(logging.Filter):
+    """The console shows a batch's own lines (plan, progress, failed rows, summary) and every
+    warning; each stage's running/done lines go to the Prefect run's logs (and here with -v)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        stage_line = record.name.startswith("music2dance") and not record.name.startswith(
+            ("music2dance.synth", "music2dance.runners")
+        )
+        return record.levelno >= logging.WARNING or not stage_line
+
+
 def handler(args: argparse.Namespace) -> int:
+    if args.verbose:
+        return run_batch(args)
+    console = _BatchConsole()
+    for output in logging.getLogger().handlers:
+        output.addFilter(console)
+    try:
+        return run_batch(args)
+    finally:
+        for output in logging.getLogger().handlers:
+            output.removeFilter(console)
+
+
+def run_batch(args: argparse.Namespace) -> int:
     from artifacts.remote import store_root
     from flows.runners import local_server, make_task_runner, needs_server
     from flows.synthesize import finish, log_plan, missing_artifacts, plan_manifest, read_manifest
