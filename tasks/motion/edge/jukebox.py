@@ -154,11 +154,10 @@ def stitch_windows(windows: np.ndarray, num_frames: int) -> np.ndarray:
 
 
 def file_windows(path: Path, num_frames: int, extract: Extractor) -> np.ndarray:
-    """(n, 150, 4800) windows of a music file, cached under its content hash."""
-    from artifacts.keys import file_sha256
-
-    cache = WindowCache(default_cache_dir(), file_sha256(path))
-    return jukebox_windows(load_audio(path), num_frames, cache, extract)
+    """(n, 150, 4800) windows of a music file, cached under the hash of its decoded audio."""
+    audio = load_audio(path)
+    cache = WindowCache(default_cache_dir(), hashlib.sha256(audio.tobytes()).hexdigest())
+    return jukebox_windows(audio, num_frames, cache, extract)
 
 
 def load_audio(path: str | Path) -> np.ndarray:
