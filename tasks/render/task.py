@@ -126,7 +126,7 @@ def compute(ctx: StageContext) -> None:
 
 SPEC = StageSpec(
     name="render",
-    version=2,  # 2: OpenPose-style keypoints and pose images
+    version=3,  # 2: OpenPose-style keypoints and pose images; 3: face points seen in profile
     upstream=("motion",),
     raw_inputs=(),
     params={

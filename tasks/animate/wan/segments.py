@@ -89,10 +89,12 @@ def animate_segments(
     prompt: str,
     generator: torch.Generator,
     max_sequence_length: int = 512,
+    progress: logging.Logger = log,
 ) -> Iterator[np.ndarray]:
     """Frames (n, height, width, 3) uint8 of each segment, in order, plan.num_frames in all.
 
-    pose_frame(i): the pose image of driving frame i; face: the face video's (static) frame.
+    pose_frame(i): the pose image of driving frame i; face: the face video's (static) frame;
+    progress: where a line per finished segment goes (the stage passes the run's logger).
     """
     # 1. Check inputs.
     check_segments(plan.num_frames, plan.length, plan.carry, pipe.vae_scale_factor_temporal)
@@ -171,7 +173,10 @@ def animate_segments(
         new = video if segment == 0 else video[:, :, plan.carry :]
         new = new[:, :, : plan.num_frames - written]
         written += new.shape[2]
-        log.info("wan-animate: segment %d/%d, %d frames", segment + 1, plan.count, written)
+        progress.info(
+            "wan-animate: segment %d/%d done, %d/%d frames", segment + 1, plan.count, written,
+            plan.num_frames,
+        )  # fmt: skip
         yield _to_uint8(pipe, new)
     pipe.maybe_free_model_hooks()
 

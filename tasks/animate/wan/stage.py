@@ -94,4 +94,5 @@ def animate_from_artifact(ctx: StageContext) -> Iterator[np.ndarray]:
         guidance=params["wan_guidance"],
         prompt=params["wan_prompt"],
         generator=torch.Generator("cpu").manual_seed(params["seed"]),
+        progress=ctx.log,
     )
