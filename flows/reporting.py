@@ -96,7 +96,9 @@ class RowProgress:
         if bar:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, unit="row", file=sys.stderr, dynamic_ncols=True)
+            self.bar = tqdm(  # redrawn on every row: cached rows finish in the same instant
+                total=total, unit="row", file=sys.stderr, dynamic_ncols=True, mininterval=0
+            )
             for handler in logging.getLogger().handlers:
                 if type(handler) is logging.StreamHandler and handler.stream is sys.stderr:
                     self.consoles[handler] = handler.setStream(_AboveBar(tqdm))
