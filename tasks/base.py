@@ -135,28 +135,33 @@ class StageSpec:
         """The chosen model's weights and packages are there: one InputError naming the param
         (and its env variable) to set, before anything runs."""
         choice = params.get(self.model_param)
-        for weights in self.models.get(choice, Model()).weights:
-            needs = f"{self.name}.{self.model_param}={choice} needs {weights.what}"
-            value = params.get(weights.param)
-            if value is None and weights.optional:
-                continue
-            if value is None:
-                env = self.params[weights.param].env
-                raise InputError(
-                    f"{needs}: --set {self.name}.{weights.param}=PATH"
-                    + (f" or ${env}" if env else "")
-                    + self._weight_free_hint()
-                )
-            folder = Path(value).expanduser()
-            if not folder.exists():
-                raise InputError(f"{needs}: {self.name}.{weights.param}={folder} does not exist")
-            if missing := [c for c in weights.contents if not (folder / c).exists()]:
-                raise InputError(
-                    f"{needs}: {self.name}.{weights.param}={folder} lacks {', '.join(missing)}"
-                )
-            for package in weights.packages:
-                if importlib.util.find_spec(package.module.partition(".")[0]) is None:
-                    raise InputError(f"{needs}, which import {package.module}: {package.install}")
+        model = f"{self.name}.{self.model_param}={choice}"
+        weights = self.models.get(choice, Model()).weights
+        for w in weights:  # every path first: the files are the usual miss
+            self._check_path(model, w, params.get(w.param))
+        for w in weights:
+            for package in w.packages if params.get(w.param) is not None else ():
+                if importlib.util.find_spec(package.module) is None:
+                    raise InputError(f"{model} imports {package.module}: {package.install}")
+
+    def _check_path(self, model: str, weights: Weights, value: Any) -> None:
+        if value is None:
+            if weights.optional:
+                return
+            env = self.params[weights.param].env
+            raise InputError(
+                f"{model} needs {weights.what}: --set {self.name}.{weights.param}=PATH"
+                + (f" or ${env}" if env else "")
+                + self._weight_free_hint()
+            )
+        folder = Path(value).expanduser()
+        if not folder.exists():
+            raise InputError(f"{model} needs {weights.what}: {folder} does not exist")
+        if missing := [c for c in weights.contents if not (folder / c).exists()]:
+            raise InputError(
+                f"{model} needs {weights.what}: {self.name}.{weights.param}={folder} lacks "
+                + ", ".join(missing)
+            )
 
     def _weight_free_hint(self) -> str:
         free = [name for name, m in self.models.items() if all(w.optional for w in m.weights)]

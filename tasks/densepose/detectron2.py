@@ -83,18 +83,9 @@ def _numpy(value: Any) -> np.ndarray:
     return value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
 
 
-def check_inputs(weights: str | None, config: str | None) -> tuple[Path, Path]:
-    """The weights and config files, checked before anything heavy is imported."""
-    if weights is None:
-        raise InputError(
-            "densepose.model=detectron2 needs densepose.weights=PATH to a DensePose R-CNN "
-            "checkpoint (e.g. model_final_162be9.pkl from the DensePose model zoo)"
-        )
-    if config is None:
-        raise InputError(
-            "densepose.model=detectron2 needs densepose.config=PATH to its config, e.g. "
-            "detectron2/projects/DensePose/configs/densepose_rcnn_R_50_FPN_s1x.yaml"
-        )
+def check_inputs(weights: str, config: str) -> tuple[Path, Path]:
+    """The weights and config files, checked before anything heavy is imported (unset ones are
+    the planner's: the densepose stage's SPEC declares them)."""
     paths = Path(weights).expanduser(), Path(config).expanduser()
     for name, path in zip(("weights", "config"), paths, strict=True):
         if not path.is_file():
@@ -115,7 +106,7 @@ class DensePoseRCNN:
     """detectron2's DefaultPredictor with a DensePose config; `parts` maps RGB frames to parts."""
 
     def __init__(
-        self, weights: str | None, config: str | None, min_score: float, device: str | None = None
+        self, weights: str, config: str, min_score: float, device: str | None = None
     ) -> None:
         weights_path, config_path = check_inputs(weights, config)
         d2_config = _import("detectron2.config", DETECTRON2_PIP, "detectron2")

@@ -46,7 +46,6 @@ from tasks.render.smpl_parts import parts_from_uv, parts_from_weights, read_uv_p
 
 log = logging.getLogger(__name__)
 
-ENV_VAR = "MUSIC2DANCE_SMPL_DIR"  # fallback for render.smpl_dir
 MODEL_KEYS = ("v_template", "shapedirs", "posedirs", "J_regressor", "weights", "kintree_table", "f")
 NUM_POSE_BASIS = 9 * (NUM_JOINTS - 1)  # 207: (R_k - I) of joints 1..23
 # Names looked up inside render.smpl_dir, first match wins (smplx's layout included).
@@ -176,17 +175,11 @@ class SmplModel:
         return {key: getattr(self, key) for key in MODEL_KEYS}
 
 
-def find_model_file(smpl_dir: str | os.PathLike | None) -> Path:
+def find_model_file(smpl_dir: str | os.PathLike) -> Path:
     """The model file: `smpl_dir` itself if it is a file, else the first of MODEL_NAMES inside it.
-
-    smpl_dir None falls back to $MUSIC2DANCE_SMPL_DIR.
-    """
-    source = smpl_dir if smpl_dir is not None else os.environ.get(ENV_VAR)
-    if not source:
-        raise InputError(
-            f"render.body=smpl needs SMPL model files: --set render.smpl_dir=PATH or ${ENV_VAR}"
-        )
-    path = Path(source).expanduser()
+    (An unset render.smpl_dir and its $MUSIC2DANCE_SMPL_DIR fallback are the planner's: the render
+    stage's SPEC declares them.)"""
+    path = Path(smpl_dir).expanduser()
     if path.is_file():
         return path
     if not path.is_dir():
@@ -346,7 +339,7 @@ def _skin_frames(
 
 
 def load_smpl_body(
-    smpl_dir: str | os.PathLike | None,
+    smpl_dir: str | os.PathLike,
     betas: list | tuple | str | None,
     uv_path: str | os.PathLike | None = None,
 ) -> SmplBody:

@@ -68,5 +68,5 @@ def test_a_missing_package_names_its_install_command(tmp_path):
         "x", 1, (), (), {"model": Param(str), "path": Param(str)}, print,
         {"a": Model(params=("path",), weights=(weights,))},
     )  # fmt: skip
-    with pytest.raises(InputError, match="import no_such_pkg_m2d: pip x"):
+    with pytest.raises(InputError, match="a imports no_such_pkg_m2d: pip x"):
         spec.check_model({"model": "a", "path": str(tmp_path)})

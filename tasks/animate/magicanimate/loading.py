@@ -74,14 +74,10 @@ class WeightPaths:
 
 
 def resolve_weights(
-    weights: str | Path | None, sd15: str | Path | None = None, vae: str | Path | None = None
+    weights: str | Path, sd15: str | Path | None = None, vae: str | Path | None = None
 ) -> WeightPaths:
-    """Check the folders; raise InputError listing every missing one at once."""
-    if weights is None:
-        raise InputError(
-            "animate.model=magicanimate needs --set animate.weights=DIR "
-            "(the folder holding appearance_encoder/, densepose_controlnet/, temporal_attention/)"
-        )
+    """Check the folders; raise InputError listing every missing one at once. (An unset
+    animate.weights is the planner's: the animate stage's SPEC declares it.)"""
     root = Path(weights).expanduser()
     paths = WeightPaths(
         weights=root,

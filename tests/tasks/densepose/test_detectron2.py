@@ -61,10 +61,11 @@ def test_adapter_reads_extractor_results_into_exact_colours():
 
 def test_missing_weights_or_config_are_named(files, tmp_path):
     weights, config = files
-    with pytest.raises(InputError, match="densepose.weights=PATH"):
-        check_inputs(None, config)
-    with pytest.raises(InputError, match="densepose.config=PATH"):
-        check_inputs(weights, None)
+    params = {"model": "detectron2", "weights": None, "config": config, "min_score": 0.8}
+    with pytest.raises(InputError, match="--set densepose.weights=PATH"):
+        densepose_task.SPEC.check_model(params)
+    with pytest.raises(InputError, match="--set densepose.config=PATH"):
+        densepose_task.SPEC.check_model(params | {"weights": weights, "config": None})
     with pytest.raises(InputError, match=r"densepose.weights: .*nope.pkl does not exist"):
         check_inputs(str(tmp_path / "nope.pkl"), config)
 
@@ -104,11 +105,9 @@ def _run(tmp_path, render: zarr.Group, **params) -> zarr.Group:
     return out
 
 
-def test_stage_needs_the_preview_render_and_the_weights(tmp_path, files):
+def test_stage_needs_the_preview_render(tmp_path, files):
     with pytest.raises(InputError, match="render.preview=true"):
         _run(tmp_path, _render(preview=False), weights=files[0], config=files[1])
-    with pytest.raises(InputError, match="densepose.weights"):
-        _run(tmp_path, _render(preview=True))
 
 
 def test_stage_colours_the_estimated_parts(tmp_path, monkeypatch):

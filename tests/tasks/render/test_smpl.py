@@ -21,7 +21,6 @@ from tasks.render.body import builtin_body, pose_body
 from tasks.render.camera import fit_camera, project
 from tasks.render.raster import part_maps, rasterize
 from tasks.render.smpl import (
-    ENV_VAR,
     convert_model,
     find_model_file,
     load_smpl_body,
@@ -148,14 +147,11 @@ def test_pickle_payloads_are_refused(tmp_path):
         read_model(path)
 
 
-def test_missing_and_malformed_files_name_the_file(tmp_path, arrays, monkeypatch):
+def test_missing_and_malformed_files_name_the_file(tmp_path, arrays):
     with pytest.raises(InputError, match="does not exist"):
         find_model_file(tmp_path / "nowhere")
     with pytest.raises(InputError, match="no SMPL model file in"):
         find_model_file(tmp_path)
-    monkeypatch.delenv(ENV_VAR, raising=False)
-    with pytest.raises(InputError, match="render.smpl_dir"):
-        find_model_file(None)
     bad = tmp_path / "bad.npz"
     np.savez(bad, **{**arrays, "weights": arrays["weights"][:, :22]})
     with pytest.raises(InputError, match=r"bad\.npz: weights has shape .* expected \(\d+, 24\)"):
@@ -177,11 +173,9 @@ def test_missing_and_malformed_files_name_the_file(tmp_path, arrays, monkeypatch
             read_model(tmp_path / "junk.npz")
 
 
-def test_model_file_is_found_in_a_folder_or_the_env(tmp_path, npz_path, monkeypatch):
+def test_model_file_is_found_in_a_folder(tmp_path, npz_path):
     assert find_model_file(tmp_path) == npz_path
     assert find_model_file(npz_path) == npz_path
-    monkeypatch.setenv(ENV_VAR, str(tmp_path))
-    assert find_model_file(None) == npz_path
 
 
 def test_betas_parse_and_are_bounded():

@@ -13,6 +13,7 @@ from safetensors.torch import save_file
 from tasks.animate.magicanimate.face import FaceAttention, FaceEncoder
 from tasks.animate.magicanimate.loading import WeightPaths, load_video_unet
 from tasks.animate.magicanimate.stage import animate_from_artifact, device_and_dtype, face_crop
+from tasks.animate.task import SPEC as ANIMATE
 from tasks.base import InputError, StageContext
 from tests.stage_params import stage_params
 from tests.tasks.animate.magicanimate.ma_seeding import TINY_2D, pattern_video, seeded_state_dict
@@ -69,8 +70,9 @@ def test_missing_weights_error_lists_every_folder(tmp_path: Path) -> None:
         "sd-vae-ft-mse",
     ):
         assert part in message
-    with pytest.raises(InputError, match="animate.weights"):
-        next(animate_from_artifact(_context(tmp_path, None, 4)))
+    unset = stage_params("animate", model="magicanimate")
+    with pytest.raises(InputError, match="--set animate.weights=PATH"):
+        ANIMATE.check_model(unset)
 
 
 def test_stage_animates_from_release_folders(tmp_path: Path) -> None:
