@@ -1,12 +1,14 @@
-"""Whole-pipeline figures on the embedded defaults (2 cores): first run vs fully cached re-run of a
-10 s clip, peak RSS of a 30 s clip vs a 5 s clip, and the choreographer's beat alignment score.
+"""Whole-pipeline figures on the embedded defaults, as a user meets them: seconds to the first
+line, a 10 s clip's first run and its fully cached re-run, from a fresh clone and from a warm one.
 
-    python bench/pipeline.py [--api-url URL]
+    python bench/pipeline.py [--api-url URL] [--rss]
 
-Each figure comes from a fresh `music2dance` process, as a user would run it. Prefect start-up:
-without PREFECT_API_URL every process that has work to do starts a temporary Prefect server; pass
---api-url of a running `prefect server start` to measure without that cost. A fully cached run
-never starts Prefect (it plans from keys and finds everything present).
+"Fresh clone": the working tree copied as the next commit would hold it (no caches, no store)
+and an empty NUMBA_CACHE_DIR, so every jitted function (ours and librosa's) compiles as on a new
+machine. "Warm": the same clone again with the compiled code cached, on a new store. Each figure
+comes from its own `music2dance` process. Without --api-url a single run starts no Prefect
+server (flows/execute.py); with it, the run is a flow on that server. --rss adds the peak RSS of
+a 30 s clip vs a 5 s clip and the choreographer's beat alignment score.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -27,72 +30,105 @@ CHILD_RSS = (
 )
 
 
-def music2dance(args: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (MiB) of one CLI process."""
+def music2dance(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, int]:
+    """(seconds to the first stderr line, wall seconds, peak RSS MiB) of one CLI process."""
     argv = [sys.executable, "-c", CHILD_RSS, sys.executable, "-m", "music2dance_cli.main", *args]
     start = time.perf_counter()
-    done = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True)
-    if done.returncode:
-        raise SystemExit(done.stderr[-2000:])
-    return time.perf_counter() - start, int(done.stdout.strip().splitlines()[-1]) // 1024
+    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first: list[float] = []
+    lines: list[bytes] = []
+
+    def read_stderr() -> None:
+        for line in proc.stderr:
+            first.append(first[0] if first else time.perf_counter() - start)
+            lines.append(line)
+
+    reader = threading.Thread(target=read_stderr)
+    reader.start()
+    out = proc.stdout.read()
+    proc.wait()
+    wall = time.perf_counter() - start
+    reader.join()
+    if proc.returncode:
+        raise SystemExit(b"".join(lines[-20:]).decode(errors="replace"))
+    return (first[0] if first else wall), wall, int(out.decode().strip().splitlines()[-1]) // 1024
+
+
+def temporary_server_seconds(home: Path) -> float:
+    """Seconds until a fresh `prefect server start` answers: what a single local run would
+    wait for if it ran as a flow without PREFECT_API_URL."""
+    from flows.runners import local_server
+
+    start = time.perf_counter()
+    with local_server(home):
+        return time.perf_counter() - start
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--api-url", help="a running Prefect server (skips its start-up cost)")
+    parser.add_argument("--api-url", help="a running Prefect server: runs become flows on it")
+    parser.add_argument("--rss", action="store_true", help="also peak RSS 5 s vs 30 s and BAS")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from music2dance_cli.main import write_demo_inputs
+    from tests.flows.fresh_clone import fresh_clone
 
     work = Path(tempfile.mkdtemp(prefix="m2d-bench-"))
-    env = dict(os.environ, DO_NOT_TRACK="1", PREFECT_HOME=str(work / "prefect"))
+    clone = fresh_clone(work / "clone")  # what the next commit holds: no caches, no store
+    env = dict(
+        os.environ,
+        DO_NOT_TRACK="1",
+        PREFECT_HOME=str(work / "prefect"),
+        NUMBA_CACHE_DIR=str(work / "numba"),
+        PYTHONPATH=str(clone),
+    )
+    env.pop("PREFECT_API_URL", None)
     if args.api_url:
         env["PREFECT_API_URL"] = args.api_url
-    clips = {s: write_demo_inputs(work / f"in{s}", seconds=s) for s in (5, 10, 30)}
+    clips = {s: write_demo_inputs(work / f"in{s}", seconds=s) for s in (5, 10, 30)}  # ~1 s
 
-    def run(seconds: int, store: str) -> tuple[float, int, dict]:
+    def run(seconds: int, store: str) -> tuple[float, float, int, dict]:
         audio, image = clips[seconds]
         report = work / f"r{seconds}-{store}.json"
-        wall, rss = music2dance(
-            [
-                "--store",
-                str(work / store),
-                "run",
-                "--audio",
-                str(audio),
-                "--image",
-                str(image),
-                "--out",
-                str(work / "o.mp4"),
-                "--report",
-                str(report),
-            ],
-            env,
-        )
-        return wall, rss, json.loads(report.read_text())
+        argv = ["--store", str(work / store), "run", "--audio", str(audio), "--image", str(image)]
+        argv += ["--out", str(work / "o.mp4"), "--report", str(report)]
+        first_line, wall, rss = music2dance(argv, env, clone)
+        return first_line, wall, rss, json.loads(report.read_text())
 
-    run(5, "warmup")  # numba/librosa JIT caches and Prefect's database, as on a used machine
-    first, _, report = run(10, "s10")
-    cached, _, again = run(10, "s10")
-    assert all(s["cached"] for s in again["stages"])
-    _, rss5, _ = run(5, "s5")
-    _, rss30, _ = run(30, "s30")
+    figures = {}
+    for name, store in (("fresh clone", "fresh"), ("warm", "warm")):
+        first_line, wall, _, report = run(10, store)
+        cached_first, cached, _, again = run(10, store)
+        assert all(s["cached"] for s in again["stages"])
+        figures[name] = (first_line, wall, cached, report)
 
+    server = None if args.api_url else temporary_server_seconds(work / "prefect-probe")
+    out = sys.stdout.write
+    out(f"prefect: {'flows on ' + args.api_url if args.api_url else 'no server (local run)'}\n")
+    if server is not None:
+        out(f"a temporary Prefect server would add: {server:.1f} s to start (not waited for)\n")
+    out(f"cores: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}\n")
+    out(f"{'10 s clip, 512 px':<34}{'fresh clone':>12}{'warm':>8}\n")
+    rows = (("seconds to the first line", 0, ""), ("first run, wall", 1, "  (goal <= 20 s)"))
+    for label, i, goal in (*rows, ("fully cached re-run, wall", 2, "  (goal <= 3 s)")):
+        fresh, warm = figures["fresh clone"][i], figures["warm"][i]
+        out(f"{label:<34}{fresh:>12.1f}{warm:>8.1f}{goal}\n")
+    stages = zip(figures["fresh clone"][3]["stages"], figures["warm"][3]["stages"], strict=True)
+    for fresh, warm in stages:
+        out(f"    {fresh['name']:<30}{fresh['seconds']:>12.2f}{warm['seconds']:>8.2f}\n")
+    if not args.rss:
+        return
+
+    _, _, rss5, _ = run(5, "s5")
+    _, _, rss30, _ = run(30, "s30")
     from artifacts.store import Store
     from tasks.body.beats import beat_alignment_score
 
-    store = Store(work / "s10")
-    keys = {s["name"]: s["key"] for s in report["stages"]}
+    store = Store(work / "warm")
+    keys = {s["name"]: s["key"] for s in figures["warm"][3]["stages"]}
     joints = store.open("motion", keys["motion"])["joints"][:]
     audio = store.open("audio", keys["audio"])
     bas = beat_alignment_score(joints, audio["beats"][:] * audio.attrs["fps"], audio.attrs["fps"])
-
-    out = sys.stdout.write
-    out(f"prefect api: {'running server' if args.api_url else 'temporary server per process'}\n")
-    out(f"10 s clip, 512x512, first run:   {first:6.1f} s wall  (goal <= 20 s)\n")
-    for s in report["stages"]:
-        out(f"    {s['name']:<10} {s['seconds']:6.2f} s\n")
-    out(f"10 s clip, fully cached re-run:  {cached:6.1f} s wall  (goal <= 3 s)\n")
     out(f"peak RSS 5 s clip:  {rss5:5d} MiB\npeak RSS 30 s clip: {rss30:5d} MiB\n")
     out(f"RSS ratio 30 s / 5 s: {rss30 / rss5:.2f}  (goal <= 1.3)\n")
     out(f"choreographer beat alignment score (10 s clip): {bas:.3f}  (EDGE ~0.23-0.26)\n")
