@@ -100,7 +100,6 @@ def animate_segments(
     check_segments(plan.num_frames, plan.length, plan.carry, pipe.vae_scale_factor_temporal)
     device = pipe._execution_device
     cfg = guidance > 1.0
-    pipe._guidance_scale = guidance
 
     # 2. Encode the prompt and the reference image (CLIP).
     prompt_embeds, negative_embeds = pipe.encode_prompt(
