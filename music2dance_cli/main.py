@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+import tempfile
 import traceback
 import warnings
 from pathlib import Path
@@ -148,7 +149,10 @@ def write_demo_inputs(folder: Path, seconds: float = 10.0) -> tuple[Path, Path]:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    audio, image = write_demo_inputs(Path(args.store) / "inputs", seconds=args.seconds)
+    """The demo's inputs in a local store's folder, or a temp folder beside a bucket's."""
+    remote = "://" in str(args.store)
+    folder = Path(tempfile.gettempdir()) / "music2dance-demo" if remote else Path(args.store)
+    audio, image = write_demo_inputs(folder / "inputs", seconds=args.seconds)
     args.audio, args.image = str(audio), str(image)
     return cmd_run(args)
 

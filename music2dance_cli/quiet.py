@@ -32,27 +32,13 @@ def quiet_loggers() -> None:
 
 
 def _pump(source: int, target: int) -> None:
-    """Whole lines but the noise, and a carriage-return redraw (a progress bar) as soon as it
-    comes: native noise lines never hold one."""
-    pending = b""
-    with os.fdopen(source, "rb", buffering=0) as pipe, contextlib.suppress(OSError):
-        while chunk := pipe.read(1 << 16):  # target closed: OSError ends the pump
-            pending += chunk
-            cut = pending.rfind(b"\n") + 1
-            for line in pending[:cut].splitlines(keepends=True):
-                if not NATIVE_NOISE.match(line):
-                    os.write(target, line)
-            pending = pending[cut:]
-            if b"\r" in pending:
-                os.write(target, pending)
-                pending = b""
-        if pending and not NATIVE_NOISE.match(pending):
-            os.write(target, pending)
-
-
-def stderr_is_terminal() -> bool:
-    """Whether the user's stderr is a terminal (while filtered, descriptor 2 itself is a pipe)."""
-    return _TERMINAL[-1] if _TERMINAL else os.isatty(2)
+    """Forward what arrives at once, less whole noise lines: a progress bar's `\r` updates
+    are not held back until a newline (the libraries write each noise line in one piece)."""
+    with contextlib.suppress(OSError):  # the target closed
+        while chunk := os.read(source, 1 << 16):
+            lines = chunk.splitlines(keepends=True)
+            os.write(target, b"".join(line for line in lines if not NATIVE_NOISE.match(line)))
+    os.close(source)
 
 
 @contextlib.contextmanager

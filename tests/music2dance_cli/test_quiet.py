@@ -1,0 +1,21 @@
+"""Native libraries' lines on descriptor 2 (TensorFlow Lite, absl) are dropped unless -v;
+everything else passes, in order, a progress bar's carriage-return updates included."""
+
+import os
+
+from music2dance_cli.quiet import native_noise_filtered
+
+NOISE = [
+    b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n",
+    b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n",
+    b"W0000 00:00:1796552271.831738    4029 inference_feedback_manager.cc:114] Feedback manager"
+    b" requires a model with a single signature inference.\n",
+]
+OURS = [b"10:21:25 render     done     89921ce01c91 in 4.4 s\n", b"rows  50%|#####\r"]
+
+
+def test_noise_is_dropped_and_our_lines_pass_in_order(capfd):
+    with native_noise_filtered():
+        for line in (NOISE[0], OURS[0], *NOISE[1:], OURS[1]):
+            os.write(2, line)
+    assert capfd.readouterr().err.encode() == b"".join(OURS)
