@@ -7,6 +7,7 @@ from artifacts.materialize import materialize
 from artifacts.store import Store
 from flows.dag import make_plan, param_rules, stage_specs
 from params import resolve_params
+from tasks.base import InputError
 
 RUN = ["motion.model=choreographer", "render.resolution=128", "align.resolution=128"]
 
@@ -48,3 +49,11 @@ def test_the_chosen_models_param_recomputes_from_its_stage(inputs, store):
         "motion", "render", "densepose", "align", "animate"
     ]  # fmt: skip
     assert to_run(inputs, store, "animate.fit_shape=0.2") == ["animate"]
+
+
+def test_a_chosen_model_without_weights_fails_at_planning_and_writes_nothing(inputs, tmp_path):
+    from flows.plan import plan_run
+
+    with pytest.raises(InputError, match=r"^motion.model=edge needs .*--set motion.checkpoint"):
+        plan_run(inputs["audio"], inputs["image"], ["motion.model=edge"], tmp_path / "store")
+    assert not (tmp_path / "store" / "artifacts").exists()
