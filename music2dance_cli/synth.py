@@ -72,6 +72,8 @@ def run_batch(args: argparse.Namespace) -> int:
 
         if not args.verbose:  # Dask's INFO lines, in this process and in its workers
             os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
+            # what `main` filters here, in worker processes (face_recognition_models' import)
+            os.environ.setdefault("PYTHONWARNINGS", "ignore:pkg_resources is deprecated")
         runner = make_task_runner(args.runner, args.dask_address, args.workers)
         with contextlib.ExitStack() as stack:
             if needs_server(args.runner) and not os.environ.get("PREFECT_API_URL"):
