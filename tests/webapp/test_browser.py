@@ -13,12 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from PIL import Image
-from skimage import data
 
 from flows.runners import free_port, wait_until
 from tasks.animate.video import probe_video
-from tasks.audio.synth import synth_music, write_wav
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -91,13 +88,9 @@ def server(tmp_path_factory) -> Iterator[dict]:
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("uploads")
-    audio, image, text = root / "clip.wav", root / "astronaut.png", root / "notes.txt"
-    write_wav(audio, synth_music(seconds=3.0, bpm=120, seed=0, sample_rate=22050), 22050)
-    Image.fromarray(data.astronaut()).save(image)
-    text.write_text("not music at all\n" * 50)
-    return {"audio": audio, "image": image, "text": text}
+def files(inputs) -> dict[str, Path]:
+    """The shared demo inputs (tests/conftest.py)."""
+    return {"audio": inputs["audio"], "image": inputs["image"], "text": inputs["notes"]}
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +154,7 @@ def test_upload_run_play_and_rerun_cached(server, files, browser, tmp_path):
     # Nothing outside the store: the working folder stays empty, uploads live under the store.
     assert list(server["cwd"].iterdir()) == []
     assert list(server["tmp"].iterdir()) == []
-    assert list((server["store"] / "webapp" / "uploads").rglob("clip.wav"))
+    assert list((server["store"] / "webapp" / "uploads").rglob(files["audio"].name))
 
 
 def test_text_file_as_music_shows_the_input_error(server, files, browser):
