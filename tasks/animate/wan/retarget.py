@@ -7,7 +7,8 @@ foot at most half its shin. The driving body's size ratio to the photo's (nose t
 nose to hips) scales its travel, and its frame-0 feet (or neck, when a body is not fully seen)
 land on the photo's. Keypoints are (…, 20, 3): x, y pixels and a score, in the order of
 tasks/render/openpose.py. The official detector never leaves a keypoint out, nor do our sources
-(SMPL, MediaPipe), so its repair of missing keypoints is not needed here.
+(SMPL, MediaPipe), so its repair of missing keypoints is not needed here. On golden keypoints
+the output equals the official code's (tests/tasks/animate/wan/test_retarget.py).
 """
 
 from __future__ import annotations
@@ -99,7 +100,10 @@ def retarget(
     first = driving[0]
     scale = body_scale(first, photo, driving_size, photo_size)
     photo_scaled = photo.copy()
-    photo_scaled[:, :2] *= scale
+    # The photo's frame scaled to whole pixels first, as the official code scales it (bones
+    # differ from `scale` x by under a pixel; kept for equal output).
+    photo_scaled[:, :2] *= np.array([int(photo_size[1] * scale), int(photo_size[0] * scale)])
+    photo_scaled[:, :2] /= np.array([photo_size[1], photo_size[0]])
     ratios = bone_ratios(first, photo_scaled, 1.0)
     moved = rescale_bones(driving, ratios, clamp_feet=True)
     first_moved = rescale_bones(first[None], ratios, clamp_feet=False)[0]

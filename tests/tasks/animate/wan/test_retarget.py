@@ -1,6 +1,10 @@
 """Retargeting keeps the photo's bone lengths and the driving bones' angles (Wan2.2's rule)."""
 
+import json
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from tasks.animate.wan.retarget import retarget
 from tasks.render.openpose import LIMBS
@@ -73,3 +77,19 @@ def test_foreshortened_bones_keep_their_ratio_and_a_half_body_hangs_at_the_neck(
     upper_arm = np.linalg.norm(out[3, 3, :2] - out[3, 2, :2])
     assert np.isclose(upper_arm, 0.5 * np.linalg.norm(photo[3, :2] - photo[2, :2]), rtol=1e-6)
     np.testing.assert_allclose(out[0, 1, :2], photo[1, :2], atol=1e-9)
+
+
+GOLDEN = json.loads((Path(__file__).parent / "retarget_golden.json").read_text())
+
+
+@pytest.mark.parametrize("case", GOLDEN["cases"], ids=lambda case: case["name"])
+def test_equals_the_official_retarget(case):
+    """Wan2.2's own get_retarget_pose on the same keypoints (a render clip and a photo read by
+    MediaPipe among them) gave these positions (see retarget_golden.json's source)."""
+    out = retarget(
+        np.array(case["driving"]),
+        np.array(case["photo"]),
+        tuple(case["driving_size"]),
+        tuple(case["photo_size"]),
+    )
+    np.testing.assert_allclose(out, np.array(case["official"]), atol=1e-3)
