@@ -41,6 +41,11 @@ def _pump(source: int, target: int) -> None:
     os.close(source)
 
 
+def stderr_is_terminal() -> bool:
+    """Whether the user's stderr is a terminal (while filtered, descriptor 2 itself is a pipe)."""
+    return _TERMINAL[-1] if _TERMINAL else os.isatty(2)
+
+
 @contextlib.contextmanager
 def native_noise_filtered() -> Iterator[None]:
     """Descriptor 2 through a filter for the block; restored (and drained) afterwards."""
