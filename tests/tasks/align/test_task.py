@@ -12,8 +12,8 @@ from skimage import data
 from tasks.align.task import SPEC
 from tasks.base import InputError, StageContext
 from tasks.densepose.colors import colorize
+from tests.stage_params import stage_params
 
-PARAMS = {"resolution": 128, "head_to_face": 1.7, "model": "face_recognition", "person": 0}
 FRAMES = 11
 
 
@@ -40,8 +40,7 @@ def _upstream(size=(96, 64)) -> dict[str, zarr.Group]:
 
 
 def _run(tmp_path, image, driving=(96, 64), **overrides) -> zarr.Group:
-    params = {name: SPEC.params[name].check(name, value) for name, value in PARAMS.items()}
-    params.update(overrides)
+    params = stage_params("align", resolution=128) | overrides
     path = tmp_path / "photo.png"
     Image.fromarray(image).save(path)
     out = _group()

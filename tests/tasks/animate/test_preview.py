@@ -9,6 +9,7 @@ from tasks.animate.task import SPEC
 from tasks.animate.video import probe_video
 from tasks.audio.synth import synth_music, write_wav
 from tasks.base import InputError, StageContext
+from tests.stage_params import stage_params
 
 SR = 22050
 FRAMES, H, W = 30, 64, 48  # 1.0 s at 30 fps
@@ -52,10 +53,7 @@ def _upstream() -> dict[str, zarr.Group]:
 
 
 def _context(tmp_path, audio_path) -> StageContext:
-    params = {
-        name: SPEC.params[name].check(name, v)
-        for name, v in {"model": "preview", "crf": 20}.items()
-    }
+    params = stage_params("animate", model="preview")
     out = zarr.open_group(zarr.storage.MemoryStore(), mode="w")
     return StageContext(
         params=params, upstream=_upstream(), out=out, workdir=tmp_path, audio_path=audio_path

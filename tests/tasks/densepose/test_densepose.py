@@ -11,6 +11,7 @@ import zarr
 from tasks.base import StageContext
 from tasks.densepose.colors import colorize, part_colors
 from tasks.densepose.task import SPEC
+from tests.stage_params import stage_params
 
 REFERENCE = Path("/work/shared/reference/densepose_viridis_parts.json")
 
@@ -47,7 +48,7 @@ def test_stage_copies_parts_and_colours_them(tmp_path):
     render.create_array("parts", data=parts, chunks=(8, 16, 12))
     render.attrs["fps"] = 30
     out = zarr.open_group(zarr.storage.MemoryStore(), mode="w")
-    params = {"model": SPEC.params["model"].check("densepose.model", "mesh")}
+    params = stage_params("densepose", model="mesh")
     SPEC.compute(
         StageContext(params=params, upstream={"render": render}, out=out, workdir=tmp_path)
     )

@@ -7,6 +7,7 @@ import zarr
 
 from tasks.base import StageContext
 from tasks.evaluate.task import SPEC, strided_frames
+from tests.stage_params import stage_params
 
 
 def group(**arrays) -> zarr.Group:
@@ -34,9 +35,7 @@ def test_faceless_reference_leaves_identity_unmeasured(tmp_path):
         "animate": group(frames=np.zeros((4, 64, 64, 3), np.uint8)),
     }
     out = zarr.open_group(zarr.storage.MemoryStore(), mode="w")
-    params = {"identity_stride": 1, "body_stride": 2, "contact_height": 0.05, "skate_speed": 0.75}
-    for key, value in params.items():
-        SPEC.params[key].check(key, value)
+    params = stage_params("evaluate", identity_stride=1, body_stride=2)
     SPEC.compute(StageContext(params, upstream, out, tmp_path, log=logging.getLogger("t")))
     metrics = out.attrs["metrics"]
     assert metrics["identity"] is None and metrics["identity_missing"] == 1.0

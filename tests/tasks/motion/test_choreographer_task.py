@@ -9,6 +9,7 @@ import zarr
 from tasks.base import InputError, StageContext
 from tasks.body.skeleton import forward_kinematics
 from tasks.motion.task import SPEC
+from tests.stage_params import stage_params
 
 T = 150
 
@@ -25,8 +26,7 @@ def audio_group() -> zarr.Group:
 
 
 def run(tmp_path, **params) -> zarr.Group:
-    values = {"model": "choreographer", "seed": 0, "energy": 1.0, "checkpoint": None} | params
-    values = {name: SPEC.params[name].check(name, v) for name, v in values.items()}
+    values = stage_params("motion", model="choreographer", **params)
     out = zarr.open_group(zarr.storage.MemoryStore(), mode="w")
     ctx = StageContext(
         params=values,

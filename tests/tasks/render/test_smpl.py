@@ -32,6 +32,7 @@ from tasks.render.smpl import (
 )
 from tasks.render.smpl_parts import parts_from_weights
 from tasks.render.task import SPEC
+from tests.stage_params import stage_params
 
 UPRIGHT = np.array([np.pi / 2, 0.0, 0.0])
 # smplx appends landmark joints at fixed real-SMPL vertex ids; the small synthetic mesh uses 0.
@@ -290,10 +291,10 @@ def test_render_stage_with_smpl_body(tmp_path, npz_path):
     motion.create_array("poses", data=poses)
     motion.create_array("trans", data=trans)
     motion.attrs.update({"fps": 30, "num_frames": 9})
-    raw = {"body": "smpl", "resolution": 64, "aspect": "square", "margin": 0.1,
-           "camera": "fixed", "preview": False, "smpl_dir": str(npz_path), "betas": [0.3],
-           "smpl_uv": None}  # fmt: skip
-    params = {name: SPEC.params[name].check(name, value) for name, value in raw.items()}
+    params = stage_params(
+        "render", body="smpl", resolution=64, aspect="square", preview=False,
+        smpl_dir=str(npz_path), betas=[0.3],
+    )  # fmt: skip
     out = zarr.open_group(zarr.storage.MemoryStore(), mode="w")
     SPEC.compute(
         StageContext(params=params, upstream={"motion": motion}, out=out, workdir=tmp_path)

@@ -7,15 +7,9 @@ import zarr
 from tasks.base import InputError, StageContext
 from tasks.render.camera import Camera, project
 from tasks.render.task import SPEC
+from tests.stage_params import stage_params
 
-PARAMS = {
-    "body": "builtin",
-    "resolution": 64,
-    "aspect": "portrait",
-    "margin": 0.1,
-    "camera": "fixed",
-    "preview": True,
-}
+TEST = {"resolution": 64, "aspect": "portrait", "preview": True}  # small, tall, shaded too
 
 
 def _motion(frames: int = 11) -> zarr.Group:
@@ -31,8 +25,7 @@ def _motion(frames: int = 11) -> zarr.Group:
 
 
 def _run(tmp_path, **overrides) -> zarr.Group:
-    params = {name: SPEC.params[name].check(name, value) for name, value in PARAMS.items()}
-    params.update(overrides)
+    params = stage_params("render", **TEST) | overrides
     out = zarr.open_group(zarr.storage.MemoryStore(), mode="w")
     SPEC.compute(
         StageContext(params=params, upstream={"motion": _motion()}, out=out, workdir=tmp_path)

@@ -7,7 +7,6 @@ import pytest
 import zarr
 from scipy.spatial.transform import Rotation
 
-from params import load_defaults
 from tasks.base import InputError, StageContext
 from tasks.body.beats import motion_beats
 from tasks.body.skeleton import forward_kinematics
@@ -130,9 +129,8 @@ def test_motion_stage_with_the_library_model(tmp_path):
     audio.create_array("onset", shape=song["onset"].shape, dtype="float32")[:] = song["onset"]
     audio.create_array("beats", shape=song["beats"].shape, dtype="float64")[:] = song["beats"]
     audio.attrs.update({"fps": 30, "num_frames": song["num_frames"], "tempo": song["tempo"]})
-    defaults = load_defaults()["motion"]
-    assert defaults["model"] == "library"
-    params = {name: SPEC.params[name].check(name, v) for name, v in defaults.items()}
+    params = stage_params("motion")
+    assert params["model"] == "library"
     out = zarr.open_group(zarr.storage.MemoryStore(), mode="w")
     ctx = StageContext(
         params=params,
