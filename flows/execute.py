@@ -1,5 +1,5 @@
 """Run a plan (`flows.plan.plan_run`): nothing when every stage is cached; otherwise its stages in
-plan order, here, or as the `dance-video` Prefect flow when PREFECT_API_URL names a server.
+plan order, here, or as the `dance-video-plan` Prefect flow when PREFECT_API_URL names a server.
 
 A single local run does not start Prefect: the stages form one chain (each needs the one before),
 so a task runner would run them one after another anyway, and the temporary server Prefect starts
@@ -57,7 +57,7 @@ def run_plan(
     return report(refs, plan.store)
 
 
-def fetch_output(plan_report: dict[str, Any], store: Any, dst: Path) -> Path:
+def fetch_output(run_report: dict[str, Any], store: Any, dst: Path) -> Path:
     """Copy the run's video out of the store (downloaded from a remote one) to `dst`."""
-    key = next(s["key"] for s in plan_report["stages"] if s["name"] == OUTPUT[0])
+    key = next(s["key"] for s in run_report["stages"] if s["name"] == OUTPUT[0])
     return store.fetch_file(OUTPUT[0], key, OUTPUT[1], dst)
