@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import shutil
-import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from prefect.context import get_run_context
 from prefect.states import State
 from prefect.tasks import Task
 
+from artifacts.files import atomic_path
 from artifacts.materialize import PlannedStage
 from artifacts.remote import RemoteStore, open_store
 from artifacts.remote import store_root as normalize_root
@@ -327,11 +327,9 @@ def row_record(
 
 def write_index(records: list[dict], out: Path) -> Path:
     """The dataset index, replaced atomically so readers never see half a file."""
-    out.mkdir(parents=True, exist_ok=True)
     path = out / INDEX_NAME
-    tmp = out / f".{INDEX_NAME}.{uuid.uuid4().hex[:8]}"
-    pd.DataFrame.from_records(records).to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        pd.DataFrame.from_records(records).to_parquet(tmp, index=False)
     return path
 
 
