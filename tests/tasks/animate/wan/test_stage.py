@@ -82,11 +82,19 @@ def test_missing_weights_give_one_clear_error(tmp_path, weights):
         resolve_weights(broken)
 
 
-def test_face_crop_grows_the_box_like_the_official_preprocessing():
-    x0, x1, y0, y1 = face_window([1000, 1600, 1800, 1000], (4000, 4000))  # 600 x 800 box
-    assert x0 < 1000 < 1600 < x1 and y0 < 1000 < 1800 < y1
-    assert abs((x1 - x0) * (y1 - y0) / (600 * 800) - 1.3) < 0.01  # 1.3x the area
-    assert abs((1000 - y0) / (y1 - 1800) - 3) < 0.05  # grown 3 parts up to 1 down
-    assert face_window([2, 60, 60, 2], (50, 50)) == (0, 50, 0, 50)  # clipped to the image
-    image = np.zeros((400, 400, 3), np.uint8)
-    assert face_frame(image, [100, 160, 180, 100], FACE_SIZE).shape == (FACE_SIZE, FACE_SIZE, 3)
+# (face box [top, right, bottom, left], image (H, W)) -> Wan2.2's get_face_bboxes(scale=1.3) of
+# the box's corners (x0, x1, y0, y1), from running the official utils.py outside this repo.
+OFFICIAL_FACE_WINDOWS = [
+    (([100, 160, 180, 100], (400, 400)), (95, 164, 91, 182)),
+    (([1000, 1600, 1800, 1000], (4000, 4000)), (957, 1642, 915, 1828)),
+    (([37, 211, 251, 19], (512, 288)), (5, 224, 14, 258)),
+    (([2, 60, 60, 2], (50, 50)), (0, 50, 0, 50)),
+    (([300, 700, 760, 260], (1280, 720)), (229, 720, 251, 776)),
+]
+
+
+@pytest.mark.parametrize(("args", "official"), OFFICIAL_FACE_WINDOWS)
+def test_face_crop_is_the_official_crop(args, official):
+    assert face_window(*args) == official
+    image = np.zeros((*args[1], 3), np.uint8)
+    assert face_frame(image, args[0], FACE_SIZE).shape == (FACE_SIZE, FACE_SIZE, 3)
