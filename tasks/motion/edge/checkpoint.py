@@ -85,7 +85,12 @@ class EdgeWeights:
 
     model: DanceDecoder
     normalizer: MinMaxNormalizer
-    features: str = "song"  # the music-feature recipe it was trained on (FEATURE_RECIPES)
+    features: str | None = None  # its music-feature recipe (FEATURE_RECIPES); None: ours
+
+    def __post_init__(self) -> None:
+        if self.features is None:  # what our train-motion uses at this input width
+            wide = self.model.config.cond_feature_dim == JUKEBOX_DIM
+            object.__setattr__(self, "features", "jukebox" if wide else "song")
 
 
 def _stand_in(module: str, name: str) -> type:

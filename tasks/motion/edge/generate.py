@@ -25,6 +25,7 @@ from tasks.motion.edge.diffusion import (
 )
 from tasks.motion.edge.editing import Edit, constraint_arrays
 from tasks.motion.edge.longform import ROT, WINDOW, merge_windows, num_windows, split_windows
+from tasks.motion.edge.precision import sampling_dtype
 
 log = logging.getLogger(__name__)
 
@@ -71,24 +72,28 @@ def sample_windows(
     steps: int,
     sampler: str,
     parity: bool,
+    precision: str,
     constraint: Constraint | None = None,
     device: str = "cpu",
 ) -> Tensor:
     """Normalised windows (n, 150, 151) for music windows cond (n, 150, C).
 
-    parity=True runs the official operation order; otherwise the fast path (one batch for the
-    guided pair, music encoded once, bf16 autocast on CUDA). Noise comes from a CPU generator
-    seeded with `seed`, in the official call order, so both paths draw the same numbers.
+    parity=True runs the official operation order in fp32; otherwise the fast path (one batch
+    for the guided pair, music encoded once) in `precision` (`sampling_dtype`: bf16 autocast
+    where the hardware has it). Noise comes from a CPU generator seeded with `seed`, in the
+    official call order, so both paths draw the same numbers.
     """
     model = weights.model.to(device)
     diffusion = GaussianDiffusion().to(device)
     chosen = DDIMSampler(diffusion, steps) if sampler == "ddim" else DDPMSampler(diffusion)
     generator = torch.Generator().manual_seed(seed)
     shape = (cond.shape[0], WINDOW, model.config.nfeats)
-    use_bf16 = not parity and torch.device(device).type == "cuda"
+    dtype = sampling_dtype(precision, device, parity)
     with (
         torch.inference_mode(),
-        torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_bf16),
+        torch.autocast(
+            torch.device(device).type, dtype=torch.bfloat16, enabled=dtype == torch.bfloat16
+        ),
     ):
         denoiser = make_denoiser(model, cond.to(device), fast=not parity)
         x = sample(
@@ -112,6 +117,7 @@ def generate(
     steps: int,
     sampler: str,
     parity: bool,
+    precision: str,
     num_frames: int | None = None,
     edit: Edit | None = None,
     device: str = "cpu",
@@ -153,6 +159,7 @@ def generate(
         steps=steps,
         sampler=sampler,
         parity=parity,
+        precision=precision,
         constraint=constraint,
         device=device,
     )

@@ -16,6 +16,11 @@ PARAMS: dict[str, Param] = {
     "sampler": Param(str, choices=("ddim", "ddpm"), help="EDGE sampler"),
     "parity": Param(bool, help="EDGE: reproduce the official numerics and random-number order"),
     "device": Param(str, choices=("auto", "cpu", "cuda"), help="EDGE device"),
+    "precision": Param(
+        str,
+        choices=("auto", "float32", "bfloat16"),
+        help="EDGE fast sampler dtype; auto: bf16 on CUDA and CPUs with native bf16 (parity: fp32)",
+    ),
     "jukebox_dir": Param(
         str,
         nullable=True,

@@ -9,12 +9,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from tasks.audio.edge_features import edge_windows_of_file
 from tasks.base import InputError, StageContext
 from tasks.body.skeleton import forward_kinematics, to_motion151
-from tasks.motion.edge.checkpoint import load_edge
+from tasks.motion.edge.checkpoint import EdgeWeights, load_edge
 from tasks.motion.edge.editing import Edit, parse_joints
 from tasks.motion.edge.generate import generate
-from tasks.motion.edge.jukebox import DIM, file_windows, jukemirlib_extractor
+from tasks.motion.edge.jukebox import file_windows, jukemirlib_extractor
 from tasks.motion.edge.longform import split_windows
 
 
@@ -63,17 +64,33 @@ def jukebox_from_audio_file(ctx: StageContext, num_frames: int) -> np.ndarray:
     return file_windows(ctx.audio_path, num_frames, extract)
 
 
+def edge_features_from_artifact(ctx: StageContext, num_frames: int) -> np.ndarray:
+    """(n, 150, 35) EDGE per-slice features: the audio artifact's (`audio.features=edge`), or
+    computed here from the music file."""
+    audio = ctx.upstream["audio"]
+    if "edge_windows" in audio:
+        return np.asarray(audio["edge_windows"][:], dtype=np.float32)
+    ctx.log.info("EDGE: computing EDGE's per-slice baseline features (audio.features=edge)")
+    return edge_windows_of_file(ctx.audio_path, num_frames=num_frames)
+
+
+def music_windows(ctx: StageContext, weights: EdgeWeights, num_frames: int) -> np.ndarray:
+    """(n, 150, C) music windows in the recipe the checkpoint was trained on."""
+    if weights.features == "jukebox":  # the released checkpoint
+        return jukebox_from_audio_file(ctx, num_frames)
+    if weights.features == "edge":  # an official 35-d checkpoint: EDGE's own slicing
+        return edge_features_from_artifact(ctx, num_frames)
+    features = ctx.upstream["audio"]["features"][:]  # ours: the whole-song features
+    return split_windows(np.asarray(features, dtype=np.float32))
+
+
 def sample_from_artifact(ctx: StageContext) -> tuple[np.ndarray, np.ndarray]:
-    """Poses (T, 24, 3) and trans (T, 3) float32: Jukebox features for a 4800-d checkpoint,
-    the audio artifact's baseline features for a 35-d one."""
+    """Poses (T, 24, 3) and trans (T, 3) float32 from music in the checkpoint's feature recipe."""
     params = ctx.params  # checked before the run: SPEC.check_model
     audio = ctx.upstream["audio"]
     fps, num_frames = int(audio.attrs["fps"]), int(audio.attrs["num_frames"])
     weights = load_edge(params["checkpoint"])
-    if weights.model.config.cond_feature_dim == DIM:  # the released checkpoint: Jukebox
-        windows = jukebox_from_audio_file(ctx, num_frames)
-    else:  # a checkpoint trained on the audio stage's 35-d baseline features
-        windows = split_windows(np.asarray(audio["features"][:], dtype=np.float32))
+    windows = music_windows(ctx, weights, num_frames)
     try:
         motion = generate(
             weights,
@@ -84,6 +101,7 @@ def sample_from_artifact(ctx: StageContext) -> tuple[np.ndarray, np.ndarray]:
             steps=int(params["steps"]),
             sampler=params["sampler"],
             parity=bool(params["parity"]),
+            precision=params["precision"],
             edit=edit_from_params(params, fps),
             device=_device(params["device"]),
         )

@@ -14,9 +14,10 @@ TINY = EdgeConfig(latent_dim=16, ff_size=32, num_layers=1, num_heads=2, cond_fea
 
 
 def sampling(**changes) -> dict:
-    """EDGE's sampling settings (guidance, steps, sampler, parity) from params/defaults.yaml."""
-    params = stage_params("motion", **changes)
-    return {key: params[key] for key in ("guidance", "steps", "sampler", "parity")}
+    """EDGE's sampling settings from params/defaults.yaml, fp32 unless `precision` is given
+    (so results do not depend on this CPU's bf16 support)."""
+    params = stage_params("motion", **({"precision": "float32"} | changes))
+    return {key: params[key] for key in ("guidance", "steps", "sampler", "parity", "precision")}
 
 
 def tiny_normalizer(seed: int = 0) -> MinMaxNormalizer:

@@ -31,7 +31,7 @@ def official_weights(golden) -> EdgeWeights:
 def run(weights, cond, seed, parity):
     return sample_windows(
         weights, torch.from_numpy(cond).float(), seed=int(seed), guidance=2.0, steps=50,
-        sampler="ddim", parity=parity,
+        sampler="ddim", parity=parity, precision="float32",
     ).numpy()  # fmt: skip
 
 
