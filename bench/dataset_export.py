@@ -83,16 +83,22 @@ def timed_cli(argv: list[str]) -> tuple[float, dict]:
 
 
 def read_rate(root: Path, workers: int, window: int) -> tuple[float, int]:
-    """Samples/s of one pass over the train shards through a DataLoader."""
+    """Samples/s of one pass over the train shards through a DataLoader, counted from the first
+    sample (worker start-up apart). Workers are spawned: a worker forked from a process that ran
+    a Prefect flow (synth, above) exits at start."""
     import torch
 
     from tasks.dataset.reader import ShardDataset
 
     dataset = ShardDataset(str(root), "train", window=window, windows_per_clip=4)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=workers)
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=None, num_workers=workers, multiprocessing_context="spawn"
+    )
+    items = iter(loader)
+    next(items)
     start = time.perf_counter()
-    count = sum(1 for _ in loader)
-    return count / (time.perf_counter() - start), count
+    count = sum(1 for _ in items)
+    return count / (time.perf_counter() - start), count + 1
 
 
 def sample_strip(root: Path, path: Path, frames: int = 5) -> Path:
