@@ -62,3 +62,26 @@ def test_streamed_segments_equal_the_pipeline(pipe, guidance):
     ).frames[0]
     expected = (whole * 255).round().astype(np.uint8)
     np.testing.assert_array_equal(np.concatenate(chunks), expected)
+
+
+def test_group_offload_hooks_leave_the_frames_unchanged(tmp_path):
+    """The loop under diffusers' group-offload hooks (onloading to the CPU here; the GPU path
+    is bench/wan_animate.py's) gives the frames it gives without them."""
+    folder = save_tiny_weights(tmp_path / "wan")
+    reference = Image.fromarray(np.full((SIZE, SIZE, 3), 120, np.uint8))
+
+    def frames(pipe) -> np.ndarray:
+        chunks = animate_segments(
+            pipe, reference=reference, pose_frame=_pose, face=reference,
+            plan=SegmentPlan(num_frames=12, length=9, carry=1), height=SIZE, width=SIZE,
+            steps=1, guidance=1.0, prompt="dancing", generator=torch.Generator().manual_seed(0),
+            max_sequence_length=16,
+        )  # fmt: skip
+        return np.concatenate(list(chunks))
+
+    plain = frames(load_pipeline(folder, torch.float32))
+    hooked = load_pipeline(folder, torch.float32)
+    hooked.enable_group_offload(
+        onload_device=torch.device("cpu"), offload_type="block_level", num_blocks_per_group=1
+    )
+    np.testing.assert_array_equal(frames(hooked), plain)
