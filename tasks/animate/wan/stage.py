@@ -48,9 +48,9 @@ def frame_size(height: int, width: int) -> tuple[int, int]:
             max(width // SIZE_MULTIPLE, 1) * SIZE_MULTIPLE)  # fmt: skip
 
 
-def pose_keypoints(align, render) -> np.ndarray:
-    """Driving keypoints (T, 20, 3) in the align canvas, retargeted to the photo's body."""
-    reference = np.asarray(align["reference"][...])
+def retargeted_pose(reference: np.ndarray, align, render) -> np.ndarray:
+    """Driving keypoints (T, 20, 3) on the align canvas (reference, (H, W, 3)), retargeted to the
+    body of the photo's person; without a photo pose, carried by align's transform unchanged."""
     driving = np.asarray(render["keypoints"][...], dtype=np.float64)
     render_size = (render.attrs["height"], render.attrs["width"])
     photo = photo_keypoints(
@@ -75,7 +75,7 @@ def animate_from_artifact(ctx: StageContext) -> Iterator[np.ndarray]:
     reference = np.asarray(align["reference"][...])
     canvas = reference.shape[:2]
     height, width = frame_size(*canvas)
-    keypoints = pose_keypoints(align, render)
+    keypoints = retargeted_pose(reference, align, render)
     keypoints[..., :2] *= (width / canvas[1], height / canvas[0])
     device, dtype = device_and_dtype(params["device"], params["precision"])
     pipe = load_pipeline(weights, dtype)
