@@ -48,6 +48,7 @@ DOMAIN = 0.05  # mask value above which a pixel may be drawn (its soft edge incl
 LAYER_GAP = 2  # transparent rows between the two stacked cutouts
 ARMS = (2, 3, 4, 5, 6, 7)  # bones whose pixels may hide body the arm uncovers when it moves
 BODY = (0, 8, 9, 10, 11, 12, 13)  # torso and legs: the outline an arm may lie across
+LEGS = BODY[1:]
 UNDERLAY_REACH = 0.6  # of the shoulder width: how far from the torso an arm hides body
 
 
@@ -144,27 +145,35 @@ class CutoutAnimator:
             photo_box=photo_box,
             other_faces=other_faces,
         )
-        # 3. bone label per person pixel, -1 elsewhere
+        # 3. the dance redrawn with the photo's proportions, hung at the photo's neck
+        self.full_widths = clip_widths(clip)
+        self.proportions = fit_retarget(self.body.joints, limit_turn(clip, self.full_widths))
+        # bone label per person pixel, -1 elsewhere
         rows, cols = np.nonzero(self.body.mask > DOMAIN)
         points = np.stack([cols, rows], axis=1).astype(np.float32)
         point_labels = label_points(points, self.body.joints, face_box, reference)
         self.labels = np.full((height, width), -1, dtype=np.int8)
         self.labels[rows, cols] = point_labels
+        moving, still = self.body.mask, None  # what the sheets draw; the plate holds the rest
+        if self.proportions.seated:
+            # a seated photo's pelvis and legs stay as photographed (bones.retarget), so they
+            # stay in the plate, where nothing tears them; the arms resting on them leave it
+            still = np.isin(self.labels, LEGS)
+            self.labels[still] = -1
+            moving = np.where(still, 0.0, self.body.mask).astype(self.body.mask.dtype)
         reach = UNDERLAY_REACH * shoulder_width(self.body.joints)
         fill, underlay = torso_underlay(reference, self.labels, BODY, ARMS, reach)
         self.owners = owner_bits(self.labels, fill)
         # 4. bone thickness fitted to the driving body, and the mesh
         self.widths = self._fit_widths(points, point_labels, parts, np.asarray(joints2d, float))
-        # 4b. the dance redrawn with the photo's proportions, hung at the photo's neck, framed
-        self.full_widths = clip_widths(clip)
-        self.proportions = fit_retarget(self.body.joints, limit_turn(clip, self.full_widths))
-        self.framer = Framer(self.body.joints, self.labels, self.body.mask, self.widths)
+        # 4b. the dance framed as the photo is
+        self.framer = Framer(self.body.joints, self.labels, moving, self.widths)
         step = self.mesh_step or int(np.clip(round((np.ptp(rows) + 1) / 48), 3, 12))
         self.mesh = build_mesh(self.owners, self.body.joints, face_box, step)
         # 5. background and the RGBA cutouts: the photo, and the torso's with arms inpainted away
         grow = max(3, round(self.background_grow * max(height, width)))
-        self.background = clean_plate(reference, mirror_outside(self.body.mask, photo_box), grow)
-        alpha = np.clip(self.body.mask * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        self.background = clean_plate(reference, mirror_outside(moving, photo_box), grow, still)
+        alpha = np.clip(moving * 255.0 + 0.5, 0, 255).astype(np.uint8)
         cutout = np.concatenate([reference, alpha[..., None]], axis=2)
         alpha[fill] = 255
         torso_cutout = np.concatenate([underlay, alpha[..., None]], axis=2)

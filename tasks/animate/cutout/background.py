@@ -41,13 +41,20 @@ def mirror_outside(mask: np.ndarray, photo_box: tuple | None) -> np.ndarray:
     return cv2.copyMakeBorder(inner, 0, 0, left, mask.shape[1] - right, cv2.BORDER_REFLECT)
 
 
-def clean_plate(image: np.ndarray, mask: np.ndarray, grow: int) -> np.ndarray:
+def clean_plate(
+    image: np.ndarray, mask: np.ndarray, grow: int, keep: np.ndarray | None = None
+) -> np.ndarray:
     """Photo (h, w, 3) uint8 with the person (soft mask (h, w), grown by `grow` px) and their
     cast shadow (shadow.py) filled by copying patches of the rest of the photo (patchfill.py)
-    in the light of the hole's surroundings."""
+    in the light of the hole's surroundings; keep (h, w) bool stays as photographed (the legs
+    of a seated photo, which the plate carries) but lends no patch to the fill."""
     hole = plate_hole(mask, grow)
     hole |= cast_shadow(image, hole)
-    return match_light(patch_fill(image, hole), image, hole)
+    if keep is None:
+        return match_light(patch_fill(image, hole), image, hole)
+    plate = match_light(patch_fill(image, hole | keep), image, hole | keep)
+    plate[keep] = image[keep]
+    return plate
 
 
 def torso_underlay(

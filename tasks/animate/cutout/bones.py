@@ -70,6 +70,9 @@ LIMB_ORDER = (15, 4, 5, 7, 8, 10, 11, 18, 19, 20, 21, 22, 23)  # each after its 
 FULL_LENGTH_PERCENTILE = 90  # a bone's in-plane length: this percentile of its 2D lengths
 FOLDED_DEG = 65.0  # a photo leg this far from the dance's home direction keeps its pose
 LEG_JOINTS = (4, 5, 7, 8, 10, 11)  # knees, ankles, feet: the bones a seated photo folds
+SEATED_JOINTS = (0, 1, 2, *LEG_JOINTS)  # pelvis, hips and legs: what a seated photo keeps still
+UPPER_JOINTS = (3, 6, 9, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23)  # spine and up
+SEATED_LEAN_DEG = 15.0  # a seated dancer's spine sways about the hips at most this far
 RATIO_RANGE = (0.5, 2.0)  # photo / driving length ratios are clipped to this
 MIN_FACING = 0.5  # shoulders/hips at least this share of their width across the spine (60 deg)
 LEFT_ARM_JOINTS, RIGHT_ARM_JOINTS = (13, 16, 18, 20, 22), (14, 17, 19, 21, 23)
@@ -123,8 +126,9 @@ class Retarget:
     or head bone ending at each joint; home (k, 2): the clip's median torso layout; anchor (2,):
     photo neck - the clip's median neck; turns (24,): radians each leg bone is turned from the
     driving direction (0, or the photo's pose minus the clip's home where they differ by more
-    than FOLDED_DEG: folded legs of a seated photo keep their fold and move by the dance's
-    change instead of being unfolded into streaks).
+    than FOLDED_DEG: a folded leg keeps its fold and moves by the dance's change instead of
+    being unfolded into streaks); seated: both thighs folded (a seated photo, crossed legs):
+    pelvis and legs stay as photographed, the upper body dances swaying about the hips.
     """
 
     reference: np.ndarray
@@ -132,6 +136,7 @@ class Retarget:
     home: np.ndarray
     anchor: np.ndarray
     turns: np.ndarray
+    seated: bool
 
 
 def fit_retarget(reference: np.ndarray, clip: np.ndarray) -> Retarget:
@@ -151,6 +156,7 @@ def fit_retarget(reference: np.ndarray, clip: np.ndarray) -> Retarget:
         home=np.median(_torso_layout(clip), axis=0),
         anchor=reference[NECK] - np.median(clip[:, NECK], axis=0),
         turns=turns,
+        seated=bool(np.all(turns[[4, 5]] != 0.0)),  # both knees: both thighs folded
     )
 
 
@@ -189,6 +195,26 @@ def retarget(driving: np.ndarray, fit: Retarget) -> np.ndarray:
         vector = (driving[:, joint] - driving[:, parent]) * fit.ratios[joint]
         cos, sin = np.cos(fit.turns[joint]), np.sin(fit.turns[joint])
         out[:, joint] = out[:, parent] + vector @ np.array([[cos, sin], [-sin, cos]])
+    return _seated(out, fit) if fit.seated else out
+
+
+def _seated(posed: np.ndarray, fit: Retarget) -> np.ndarray:
+    """posed (T, 24, 2) with pelvis and legs held as the photo has them and the upper body
+    hung from the photo's neck swayed about its hips by the dance's lean (clipped to
+    SEATED_LEAN_DEG): crossed legs moved bone by bone tear into shards, and a torso that
+    travels while the hips sit would stretch."""
+    photo = fit.reference
+    hips = photo[list(HIPS)].mean(axis=0)
+    up = photo[NECK] - hips
+    spine = posed[:, NECK] - posed[:, list(HIPS)].mean(axis=1)
+    lean = np.arctan2(spine[:, 0], -spine[:, 1]) - np.arctan2(up[0], -up[1])  # from upright
+    lean = (lean + np.pi) % (2 * np.pi) - np.pi
+    lean = np.clip(lean, -np.radians(SEATED_LEAN_DEG), np.radians(SEATED_LEAN_DEG))
+    cos, sin = np.cos(lean), np.sin(lean)
+    neck = hips + np.stack([cos * up[0] - sin * up[1], sin * up[0] + cos * up[1]], axis=-1)
+    out = posed.copy()
+    out[:, list(UPPER_JOINTS)] += (neck - posed[:, NECK])[:, None]
+    out[:, list(SEATED_JOINTS)] = photo[list(SEATED_JOINTS)]
     return out
 
 

@@ -45,6 +45,18 @@ def test_plate_leaves_the_background_away_from_the_person_untouched(photo_and_bo
     assert np.array_equal(plate[:20], photo[:20])
 
 
+def test_what_the_plate_keeps_stays_as_photographed(photo_and_body):
+    """A seated photo's legs stay in the plate: kept pixels are the photo's, the rest of the
+    person is filled away."""
+    photo, body, _ = photo_and_body
+    keep = np.zeros(photo.shape[:2], bool)
+    keep[photo.shape[0] // 2 :] = body.mask[photo.shape[0] // 2 :] > 0.5  # the lower body
+    plate = clean_plate(photo, body.mask, grow=8, keep=keep)
+    assert np.array_equal(plate[keep], photo[keep])
+    person = (photo[..., 0] > PERSON_RED) & ~keep
+    assert (plate[person][:, 0] <= PERSON_RED).mean() > 0.95
+
+
 def _gradient_energy(image: np.ndarray, where: np.ndarray) -> float:
     gray = image.astype(np.float32).mean(axis=2)
     gy, gx = np.gradient(gray)

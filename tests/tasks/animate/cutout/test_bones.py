@@ -78,6 +78,32 @@ def test_retarget_keeps_the_photo_proportions_and_a_folded_leg():
     assert np.allclose(home[[5, 8]], photo[[5, 8]], atol=1e-6)  # the straight leg follows
 
 
+def test_a_seated_photo_keeps_its_legs_and_sways_the_upper_body_about_its_hips():
+    """Both thighs folded (crossed legs): the dance travels and leans, the photo's pelvis and legs
+    stay put, the neck keeps its distance from the hips and leans at most SEATED_LEAN_DEG."""
+    photo = JOINTS.copy()
+    turn = np.array([[0, 1], [-1, 0]])
+    for hip, chain in ((1, [4, 7, 10]), (2, [5, 8, 11])):
+        photo[chain] = photo[hip] + (photo[chain] - photo[hip]) @ (turn if hip == 1 else turn.T)
+    lean = np.radians(np.linspace(-40, 40, 9))
+    clip = np.stack([JOINTS + (20.0 * t, 3.0 * t) for t in range(9)])  # travels as it leans
+    hips = clip[:, [1, 2]].mean(axis=1, keepdims=True)
+    rot = np.array([[np.cos(lean), -np.sin(lean)], [np.sin(lean), np.cos(lean)]]).transpose(2, 0, 1)
+    upper = list(range(24))
+    clip[:, upper] = hips + np.einsum("tij,tkj->tki", rot, clip[:, upper] - hips)
+    fit = fit_retarget(photo, clip)
+    posed = retarget(clip, fit)
+    assert fit.seated
+    assert np.allclose(
+        posed[:, [0, 1, 2, 4, 5, 7, 8, 10, 11]], photo[[0, 1, 2, 4, 5, 7, 8, 10, 11]]
+    )
+    photo_hips = photo[[1, 2]].mean(axis=0)
+    spine = posed[:, 12] - photo_hips
+    assert np.allclose(np.linalg.norm(spine, axis=1), np.linalg.norm(photo[12] - photo_hips))
+    tilt = np.degrees(np.arctan2(spine[:, 0], -spine[:, 1]))
+    assert np.ptp(tilt) > 20 and np.abs(tilt).max() <= 15.0 + 1e-6  # sways, within the limit
+
+
 def test_colour_decides_between_nearly_equally_near_bones():
     rows, cols = np.mgrid[60:330, 70:166]  # a person as tall as the T-pose figure
     points = np.stack([cols.ravel(), rows.ravel()], axis=1).astype(np.float32)
