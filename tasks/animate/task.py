@@ -129,7 +129,7 @@ def compute(ctx: StageContext) -> None:
 
 SPEC = StageSpec(
     name="animate",
-    version=4,  # 4: the cutout records where it draws the skeleton (joints2d)
+    version=5,  # 5: a seated photo keeps its legs in the plate; 4: records joints2d
     upstream=("align", "audio", "render"),  # render: wan-animate's pose keypoints
     raw_inputs=("image", "audio"),
     params={
