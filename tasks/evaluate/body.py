@@ -42,7 +42,7 @@ FOREARMS = ((13, 15, 19, 17, 21), (14, 16, 20, 18, 22))  # elbow, wrist, finger 
 ARM_PARTS = (3, 4, 15, 16, 17, 18, 19, 20, 21, 22)  # DensePose arms and hands
 CARRIED = 0.012  # a forearm pixel matching the photo this close still counts (the torso moved)
 BODY_AROUND = 0.03  # the dancer's colour around a spot: its body averaged at this scale
-TORSO_JOINTS = (1, 2, 12, 16, 17)  # SMPL hips, neck, shoulders: how a drawn body is matched
+NECK, HIPS = 12, (1, 2)  # SMPL joints: the spine a drawn body is matched by
 ALWAYS_SHOWN = (1, 2, 23, 24)  # torso and head: the align stage found the photo's face
 SHOWN_UNDER_PHOTO = 0.3  # without landmarks, a part this much under the photo's person is shown
 # DensePose part -> MediaPipe Pose landmarks (proximal, distal) of its segment; "left" is the
@@ -186,25 +186,35 @@ def register(silhouette: np.ndarray, dancer: np.ndarray) -> np.ndarray:
 
 
 def framed_parts(parts: np.ndarray, driving: np.ndarray, drawn: np.ndarray) -> np.ndarray:
-    """parts (h, w) uint8 moved by the similarity that takes the driving torso joints (24, 2)
-    to where the animator drew them (24, 2): an animator that frames the dance as the photo is
-    (a cut-out pinned at its cut edges) draws the body elsewhere, and farther than `register`
-    slides, yet must be asked for the parts there."""
-    matrix, _ = cv2.estimateAffinePartial2D(
-        np.float32(driving)[list(TORSO_JOINTS)], np.float32(drawn)[list(TORSO_JOINTS)]
-    )
-    if matrix is None:  # degenerate joints: leave the parts where the driving video has them
+    """parts (h, w) uint8 moved by the similarity that takes the driving spine (neck and the
+    middle of the hips, of joints (24, 2)) onto the spine the animator drew (24, 2): an animator
+    that frames the dance as the photo is (a cut-out pinned at its cut edges) draws the body
+    elsewhere, and farther than `register` slides, yet must be asked for the parts there. The
+    spine alone decides: a photo turned aside has narrower shoulders than the driving body,
+    which would shrink the parts asked for."""
+    ends = [np.complex128(complex(*p)) for p in _spine(driving) + _spine(drawn)]
+    if abs(ends[0] - ends[1]) < 1e-6:  # no spine to match: leave the parts where they are
         return parts
+    turn = (ends[2] - ends[3]) / (ends[0] - ends[1])  # scale and rotation
+    shift = ends[3] - turn * ends[1]
+    matrix = np.float32([[turn.real, -turn.imag, shift.real], [turn.imag, turn.real, shift.imag]])
     return cv2.warpAffine(parts, matrix, parts.shape[::-1], flags=cv2.INTER_NEAREST)
 
 
-def driving_parts(align, animate, index: int) -> np.ndarray:
-    """Frame `index`'s aligned driving parts (h, w) uint8 from the align artifact, moved to
-    where the animate artifact says its body was drawn (`joints2d`, when it records it)."""
+def _spine(joints: np.ndarray) -> list[np.ndarray]:
+    """[neck, middle of the hips] of SMPL joints (24, 2)."""
+    joints = np.asarray(joints, np.float64)
+    return [joints[NECK], joints[list(HIPS)].mean(axis=0)]
+
+
+def driving_parts(align, animate, index: int) -> tuple[np.ndarray, bool]:
+    """(frame `index`'s aligned driving parts (h, w) uint8 from the align artifact, placed):
+    moved to where the animate artifact says its body was drawn (`joints2d`) when it records
+    that (placed), else as the align stage put them."""
     parts = np.asarray(align["parts"][index])
     if "joints2d" not in animate:
-        return parts
-    return framed_parts(parts, align["joints2d"][index], animate["joints2d"][index])
+        return parts, False
+    return framed_parts(parts, align["joints2d"][index], animate["joints2d"][index]), True
 
 
 def _moved(mask: np.ndarray, shift: np.ndarray) -> np.ndarray:
@@ -330,13 +340,20 @@ def background_change(
 
 
 def check_frame(
-    frame: np.ndarray, dancer_mask: np.ndarray, parts: np.ndarray, photo: PhotoBody
+    frame: np.ndarray,
+    dancer_mask: np.ndarray,
+    parts: np.ndarray,
+    photo: PhotoBody,
+    *,
+    placed: bool = False,
 ) -> FrameCheck:
     """All per-frame measures: frame (h, w, 3) uint8 with its person mask (h, w) float, the
-    aligned driving parts (h, w) uint8 of the same size, and the photo."""
+    aligned driving parts (h, w) uint8 of the same size, and the photo. placed: the parts are
+    where the animator says it drew the body (`driving_parts`), so they are not slid onto the
+    dancer (which could slide them onto someone else in the photo)."""
     dancer = dancer_mask > PERSON
     shown = photo.shown[parts]
-    shift = register(shown, dancer)
+    shift = np.float32([[1, 0, 0], [0, 1, 0]]) if placed else register(shown, dancer)
     body, silhouette = _moved(parts > 0, shift), _moved(shown, shift)
     cover, missing = coverage(dancer, silhouette)
     count, fragment, main = fragments(dancer, body)

@@ -86,8 +86,9 @@ def _body(ctx: StageContext, stride: int) -> dict[str, float]:
         )
         for index, raw in sampled:
             frame = match_size(raw, parts.shape[1:])
-            driving = driving_parts(align, animate, index)
-            check = check_frame(frame, segment.near(frame, driving > 0).mask, driving, photo)
+            driving, placed = driving_parts(align, animate, index)
+            dancer = segment.near(frame, driving > 0).mask
+            check = check_frame(frame, dancer, driving, photo, placed=placed)
             rows.append((check.coverage, check.leftovers, check.fragments, check.fill_quality))
             person = check.dancer | (driving > 0)
             if previous is not None:

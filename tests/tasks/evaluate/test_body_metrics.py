@@ -174,11 +174,13 @@ def test_register_slides_the_silhouette_onto_the_dancer():
 
 def test_parts_move_to_where_an_animator_drew_the_body():
     """An animator that records its drawn joints (a cut-out framed as the photo) is measured
-    where it drew the body, even a third of the frame away, scaled."""
+    where it drew the body, even a third of the frame away, scaled by its spine; a photo turned
+    aside (narrower shoulders) does not shrink what is asked for."""
     parts = figure()
     driving = np.zeros((24, 2))
     driving[[1, 2, 12, 16, 17]] = [[54, 96], [66, 96], [60, 50], [50, 52], [70, 52]]
     drawn = driving * 0.8 + [55, 10]
+    drawn[[16, 17]] = drawn[12] + (drawn[[16, 17]] - drawn[12]) * 0.4
     moved = framed_parts(parts, driving, drawn)
     expected = cv2.warpAffine(
         parts, np.float32([[0.8, 0, 55], [0, 0.8, 10]]), parts.shape[::-1],
