@@ -21,6 +21,7 @@ from artifacts.store import ArtifactRef
 from flows.dag import report, stage_specs
 from flows.execute import fetch_output
 from flows.plan import plan_run
+from flows.reporting import send_logs_to_prefect
 
 GPU_STAGES = {"animate"}
 log = logging.getLogger("music2dance")
@@ -32,6 +33,7 @@ def stage_task(name: str) -> Task:
     spec = stage_specs()[name]
 
     def run(planned: PlannedStage, store_root: str) -> ArtifactRef:
+        send_logs_to_prefect()  # also in a Dask, Ray or process worker running this task
         return materialize(spec, planned, store_root)
 
     return task(
@@ -57,6 +59,7 @@ def submit_stages(planned: list[PlannedStage], store_root: str) -> list[Artifact
 @flow(name="dance-video-plan", log_prints=False)
 def run_stages(stages: list[PlannedStage], store_root: str) -> list[ArtifactRef]:
     """Run the stages of a plan (upstream first) as Prefect tasks."""
+    send_logs_to_prefect()
     return submit_stages(stages, store_root)
 
 
@@ -66,6 +69,7 @@ def dance_video(
 ) -> str:
     """Plan and render one dance video into `out` (mp4, music muxed); returns its absolute path,
     the flow run's result. Relative paths resolve against the run's working directory."""
+    send_logs_to_prefect()
     plan = plan_run(audio, image, overrides or [], store)
     run_report = report(submit_stages(plan.stages, plan.root), plan.store)
     path = Path(out).expanduser().absolute()
