@@ -15,6 +15,7 @@ import sys
 import tempfile
 import traceback
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +110,14 @@ def _plan(args: argparse.Namespace, **options: Any) -> Any:
     return plan_run(args.audio, args.image, args.set, args.store, **options)
 
 
+def _deliver(fetch: Callable[[Path], Any], out: Path) -> None:
+    """`fetch(tmp)` writes the output beside `out`; it is moved only onto a regular file or a
+    new name (checked again after the run), and no temp file stays behind on any failure."""
+    with atomic_path(out) as tmp:
+        fetch(tmp)
+        check_output(out)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     out = check_output(args.out)
     if args.report:
@@ -118,9 +127,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     plan = _plan(args)
     _log_plan(plan)
     report = run_plan(plan)
-    with atomic_path(out) as tmp:  # moved only onto a regular file or a new path
-        fetch_output(report, plan.store, tmp)
-        check_output(out)
+    _deliver(lambda tmp: fetch_output(report, plan.store, tmp), out)
     report["output"] = str(out.resolve())
     if args.report:
         Path(args.report).write_text(json.dumps(report, indent=2))

@@ -19,6 +19,7 @@ def moto_s3(bucket: str) -> Iterator[dict[str, Any]]:
     at it meanwhile, so code given only an s3:// URL (and child processes) reaches it too."""
     import boto3
     from moto.server import ThreadedMotoServer
+    from s3fs import S3FileSystem
 
     saved = {name: os.environ.get(name) for name in [*_ENV, "AWS_ENDPOINT_URL"]}
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -27,6 +28,9 @@ def moto_s3(bucket: str) -> Iterator[dict[str, Any]]:
         host, port = server.get_host_and_port()
         endpoint = f"http://{host}:{port}"
         os.environ.update(_ENV | {"AWS_ENDPOINT_URL": endpoint})
+        # fsspec reuses a filesystem per storage options: one made for an earlier server of this
+        # process would still point at that server's (closed) port.
+        S3FileSystem.clear_instance_cache()
         boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
         yield {
             "key": "testing",

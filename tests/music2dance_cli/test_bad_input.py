@@ -50,7 +50,12 @@ CASES = {
     "no-animate-weights": ("audio", "image", ["--set", "animate.model=magicanimate"], "weights"),
     "no-edge-checkpoint": ("audio", "image", ["--set", "motion.model=edge"], "checkpoint"),
     "no-smpl-files": ("audio", "image", ["--set", "render.body=smpl"], "smpl_dir"),
-    "weights-not-found": ("audio", "image", ["--set", "animate.weights=/nope/ma"], "not found"),
+    "weights-not-found": (
+        "audio",
+        "image",
+        ["--set", "animate.model=magicanimate", "--set", "animate.weights=/nope/ma"],
+        "not found",
+    ),
 }
 
 

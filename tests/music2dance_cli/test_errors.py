@@ -80,7 +80,7 @@ def test_copy_out_removes_its_temp_file_and_never_replaces_a_special_file(tmp_pa
     os.mkfifo(tmp_path / "pipe.mp4")  # appears at --out after the up-front check
     copy = lambda tmp: shutil.copyfile(src, tmp)  # noqa: E731
     with pytest.raises(cli.InputError, match="not a regular file"):
-        cli._fetch_atomic(copy, tmp_path / "pipe.mp4")
+        cli._deliver(copy, tmp_path / "pipe.mp4")
     assert (tmp_path / "pipe.mp4").is_fifo()
 
     def half_then_full(a, b):
@@ -89,7 +89,7 @@ def test_copy_out_removes_its_temp_file_and_never_replaces_a_special_file(tmp_pa
 
     (tmp_path / "old.mp4").write_bytes(b"old")
     with pytest.raises(OSError):
-        cli._fetch_atomic(lambda tmp: half_then_full(src, tmp), tmp_path / "old.mp4")
+        cli._deliver(lambda tmp: half_then_full(src, tmp), tmp_path / "old.mp4")
     assert _files(tmp_path) == {"video.mp4", "pipe.mp4", "old.mp4"}
     assert (tmp_path / "old.mp4").read_bytes() == b"old"
 
