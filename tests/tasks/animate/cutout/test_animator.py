@@ -121,7 +121,7 @@ def test_bad_references_give_frames_or_input_error(photo, driving, case):
 
 
 def test_grabcut_fallback_when_the_pose_model_sees_nobody(photo, driving, monkeypatch):
-    monkeypatch.setattr(reference, "_mediapipe_pose", lambda image, window: (None, None))
+    monkeypatch.setattr(reference, "mediapipe_pose", lambda image, window: (None, None))
     parts, joints = driving
     animator = CutoutAnimator(**CUTOUT)
     animator.prepare(photo, FACE_BOX, parts[0], joints[0])

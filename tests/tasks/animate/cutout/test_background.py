@@ -21,7 +21,7 @@ def photo_and_body(monkeypatch):
     photo = figure.composite(figure.background(), figure.figure_alpha(), figure.PERSON_RGB)
     segmentation = figure.figure_alpha(with_forearms=False)
     monkeypatch.setattr(
-        reference, "_mediapipe_pose", lambda image, window: (segmentation, figure.landmarks())
+        reference, "mediapipe_pose", lambda image, window: (segmentation, figure.landmarks())
     )
     parts = np.zeros(photo.shape[:2], np.uint8)
     body = reference.read_reference(photo, figure.face(), parts, np.zeros((24, 2)))

@@ -59,7 +59,7 @@ def test_matte_takes_the_chosen_person_only_and_the_plate_keeps_the_other(monkey
     photo = figure.composite(photo, second, figure.OTHER_RGB)
     segmentation = np.maximum(first, second)
     monkeypatch.setattr(
-        reference, "_mediapipe_pose", lambda image, window: (segmentation, figure.landmarks())
+        reference, "mediapipe_pose", lambda image, window: (segmentation, figure.landmarks())
     )
     parts = np.zeros(photo.shape[:2], np.uint8)
     body = reference.read_reference(
