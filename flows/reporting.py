@@ -87,31 +87,45 @@ class _AboveBar:
 
 class RowProgress:
     """Rows finished so far, counted done / failed / cached: with `bar` (a terminal), a tqdm bar
-    with its ETA, log lines printed above it; otherwise a log line at every tenth of the rows."""
+    with its ETA, log lines printed above it; otherwise a log line at every tenth of the rows.
+    `finished`: the statuses of rows with nothing to wait for, counted from the start so the
+    rate (and the ETA) is that of the rows that compute."""
 
-    def __init__(self, total: int, bar: bool):
-        self.total, self.counts = total, Counter()
+    def __init__(self, total: int, bar: bool, finished: Iterable[str] = ()):
+        self.total, self.counts = total, Counter(finished)
         self.every = max(1, total // 10)
         self.bar, self.consoles = None, {}
         if bar:
             from tqdm import tqdm
 
-            self.bar = tqdm(  # redrawn on every row: cached rows finish in the same instant
-                total=total, unit="row", file=sys.stderr, dynamic_ncols=True, mininterval=0
+            self.bar = tqdm(  # redrawn on every row, however close rows finish
+                total=total,
+                initial=self.finished,
+                unit="row",
+                file=sys.stderr,
+                dynamic_ncols=True,
+                mininterval=0,
+                postfix=self.text,
             )
             for handler in logging.getLogger().handlers:
                 if type(handler) is logging.StreamHandler and handler.stream is sys.stderr:
                     self.consoles[handler] = handler.setStream(_AboveBar(tqdm))
 
+    @property
+    def finished(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def text(self) -> str:
+        return ", ".join(f"{self.counts[s]} {s}" for s in ("done", "failed", "cached"))
+
     def update(self, status: str) -> None:
         self.counts[status] += 1
-        finished = sum(self.counts.values())
-        text = ", ".join(f"{self.counts[s]} {s}" for s in ("done", "failed", "cached"))
         if self.bar is not None:
-            self.bar.set_postfix_str(text, refresh=False)
+            self.bar.set_postfix_str(self.text, refresh=False)
             self.bar.update(1)
-        elif finished % self.every == 0 or finished == self.total:
-            log.info("rows %d/%d: %s", finished, self.total, text)
+        elif self.finished % self.every == 0 or self.finished == self.total:
+            log.info("rows %d/%d: %s", self.finished, self.total, self.text)
 
     def close(self) -> None:
         for handler, stream in self.consoles.items():
@@ -132,13 +146,17 @@ def row_status(plan: Any, futures: Mapping[tuple[str, str], Any]) -> str:
 
 def wait_rows(plans: list[Any], futures: Mapping[tuple[str, str], Any], bar: bool) -> None:
     """Wait for every row's runs in manifest order, counting each row as it finishes."""
-    progress = RowProgress(len(plans), bar)
+    waits = [
+        [futures[key] for s in plan.stages if (key := (s.name, s.key)) in futures] for plan in plans
+    ]
+    ready = [row_status(plan, futures) for plan, runs in zip(plans, waits, strict=True) if not runs]
+    progress = RowProgress(len(plans), bar, ready)
     try:
-        for plan in plans:
-            for stage in plan.stages:
-                if future := futures.get((stage.name, stage.key)):
-                    future.wait()
-            progress.update(row_status(plan, futures))
+        for plan, runs in zip(plans, waits, strict=True):
+            for future in runs:
+                future.wait()
+            if runs:
+                progress.update(row_status(plan, futures))
     finally:
         progress.close()
 

@@ -16,10 +16,11 @@ import sys
 import threading
 from collections.abc import Iterator
 
+# A noise line, wherever it starts: after a progress bar's unfinished line it is not at column 0.
 NATIVE_NOISE = re.compile(
-    rb"^(INFO: Created TensorFlow Lite"
+    rb"(INFO: Created TensorFlow Lite"
     rb"|WARNING: All log messages before absl::InitializeLog\(\)"
-    rb"|[IWE]\d{4} [\d:. ]+\d+ \w+\.cc:\d+\] )"
+    rb"|[IWE]\d{4} [\d:. ]+\d+ \w+\.cc:\d+\] )[^\n]*\n"
 )
 _TERMINAL: list[bool] = []  # per filtered block: whether descriptor 2 was a terminal before it
 NOISY_LOGGERS = ("absl", "numba", "matplotlib", "PIL", "h5py", "fsspec", "botocore", "urllib3")
@@ -36,8 +37,7 @@ def _pump(source: int, target: int) -> None:
     are not held back until a newline (the libraries write each noise line in one piece)."""
     with contextlib.suppress(OSError):  # the target closed
         while chunk := os.read(source, 1 << 16):
-            lines = chunk.splitlines(keepends=True)
-            os.write(target, b"".join(line for line in lines if not NATIVE_NOISE.match(line)))
+            os.write(target, NATIVE_NOISE.sub(b"", chunk))
     os.close(source)
 
 

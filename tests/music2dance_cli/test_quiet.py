@@ -19,3 +19,12 @@ def test_noise_is_dropped_and_our_lines_pass_in_order(capfd):
         for line in (NOISE[0], OURS[0], *NOISE[1:], OURS[1]):
             os.write(2, line)
     assert capfd.readouterr().err.encode() == b"".join(OURS)
+
+
+def test_noise_after_a_progress_bars_unfinished_line_is_dropped(capfd):
+    with native_noise_filtered():
+        os.write(2, b"\r 80%|####  | 4/5 [00:03<00:01]" + NOISE[0])
+        os.write(2, b"\r100%|######| 5/5 [00:04<00:00]\n")
+    assert capfd.readouterr().err.encode() == (
+        b"\r 80%|####  | 4/5 [00:03<00:01]\r100%|######| 5/5 [00:04<00:00]\n"
+    )
