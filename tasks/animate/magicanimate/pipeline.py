@@ -54,6 +54,15 @@ def magicanimate_scheduler() -> DDIMScheduler:
     )
 
 
+def controlnet_image(
+    frames: np.ndarray, device: torch.device | str, dtype: torch.dtype
+) -> torch.Tensor:
+    """ControlNet condition (n, 3, H, W) in [0, 1] of uint8 frames (n, H, W, 3), contiguous:
+    the official layout (channels-last strides would pick other conv kernels: not bit-exact)."""
+    x = torch.from_numpy(np.ascontiguousarray(frames)).to(device, dtype)
+    return (x.permute(0, 3, 1, 2) / 255.0).contiguous()
+
+
 class _ResidualCache:
     """Per-frame ControlNet residuals for one step, dropped after the frame's last window."""
 
@@ -190,8 +199,7 @@ class MagicAnimatePipeline(DiffusionPipeline):
     ) -> torch.Tensor:
         """ControlNet images (n, 3, H, W) in [0, 1]; frames past the clip repeat its last frame."""
         rows = np.stack([np.asarray(condition[min(f, length - 1)]) for f in frames])
-        x = torch.from_numpy(rows).to(self.device, self.controlnet.dtype)
-        return x.permute(0, 3, 1, 2) / 255.0
+        return controlnet_image(rows, self.device, self.controlnet.dtype)
 
     def _controlnet_residuals(
         self,
@@ -286,7 +294,7 @@ class MagicAnimatePipeline(DiffusionPipeline):
 
         # 8. Denoising loop
         for step, t in enumerate(timesteps):
-            self.reference.write(ref_latents, t, text)
+            self.reference.write(ref_latents, t, text, guided=cfg)
             cache = _ResidualCache(last)
             open_latents: dict[int, torch.Tensor] = {}
             sums: dict[int, torch.Tensor] = {}

@@ -6,7 +6,10 @@ output of `norm1` is kept in a bank; the denoiser's block of the same name then 
 own `attn1` weights to `concat([norm_h, bank], dim=tokens)`. The unconditional half of
 classifier-free guidance keeps plain self-attention, so guidance amplifies reference appearance.
 
-The official bank is cast to fp16 even in fp32 runs (`bank_dtype`, default float16 for parity).
+The bank is written as the official code writes it: with guidance, the encoder runs on the two
+classifier-free-guidance rows (the reference latent twice, with the two empty-prompt embeddings)
+and the conditional row is kept; then it is cast to fp16 even in fp32 runs (`bank_dtype`, default
+float16 for parity). Running one row instead changes the bank in its last bits (batched kernels).
 Reference: magic-research/magic-animate `magicanimate/models/mutual_self_attention.py`.
 """
 
@@ -101,8 +104,8 @@ class ReferenceAttention:
 
     def _store(self, name: str) -> Callable[[nn.Module, tuple, torch.Tensor], None]:
         def hook(_module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
-            # keep one reference row: (1, tokens, c)
-            bank = output[:1].detach()
+            # keep the conditional (last) row: (1, tokens, c)
+            bank = output[-1:].detach()
             if self.state.bank_dtype is not None:
                 bank = bank.to(self.state.bank_dtype)
             self.state.banks[name] = bank
@@ -111,11 +114,23 @@ class ReferenceAttention:
 
     @torch.no_grad()
     def write(
-        self, ref_latents: torch.Tensor, timestep: torch.Tensor | int, text: torch.Tensor
+        self,
+        ref_latents: torch.Tensor,
+        timestep: torch.Tensor | int,
+        text: torch.Tensor,
+        *,
+        guided: bool = False,
     ) -> None:
-        """Fill the banks from the clean reference latent (1, 4, h, w) at `timestep`."""
+        """Fill the banks from the clean reference latent (1, 4, h, w) at `timestep`; `guided`
+        encodes the two guidance rows (1, 77, c) text each, as the official pipeline does."""
         self.state.clear()
-        self.writer(ref_latents, timestep, encoder_hidden_states=text, return_dict=False)
+        rows = 2 if guided else 1
+        self.writer(
+            ref_latents.expand(rows, -1, -1, -1),
+            timestep,
+            encoder_hidden_states=text.expand(rows, -1, -1),
+            return_dict=False,
+        )
 
     def clear(self) -> None:
         self.state.clear()

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from tasks.animate.magicanimate.pipeline import MagicAnimatePipeline
+from tasks.animate.magicanimate.pipeline import MagicAnimatePipeline, controlnet_image
 
 log = logging.getLogger("music2dance.train_animator")
 CHECKPOINT = "face_adapter.pt"  # what `--set animate.face_adapter=` takes
@@ -90,12 +90,11 @@ class FaceAdapterTrainer:
         with self._autocast():
             pipe.face.set_tokens(pipe.face_encoder(face_latents))
             with torch.no_grad():
-                cond = torch.from_numpy(clip.densepose).to(pipe.device, xt.dtype)
                 down, mid = pipe.controlnet(
                     xt,
                     t,
                     encoder_hidden_states=text.expand(len(xt), -1, -1),
-                    controlnet_cond=cond.permute(0, 3, 1, 2) / 255.0,
+                    controlnet_cond=controlnet_image(clip.densepose, pipe.device, xt.dtype),
                     return_dict=False,
                 )
             # (f, 4, h, w) -> (1, 4, f, h, w)

@@ -17,7 +17,7 @@ def _run(bank_dtype: torch.dtype | None) -> tuple[torch.Tensor, torch.Tensor, di
     reference = ReferenceAttention(tiny_appearance_encoder(), unet, bank_dtype=bank_dtype)
     text, t = torch.from_numpy(g["text"]), int(g["timestep"])
     sample = torch.from_numpy(g["sample"])
-    reference.write(torch.from_numpy(g["ref"]), t, text)
+    reference.write(torch.from_numpy(g["ref"]), t, text, guided=True)  # as official: 2 rows
     reference.state.uncond_rows = sample.shape[2]  # first half of the (2*f) rows: unconditional
     with torch.no_grad():
         out = unet(sample.repeat(2, 1, 1, 1, 1), t, text.repeat(2, 1, 1)).sample

@@ -189,7 +189,12 @@ def pipeline_steps(steps: int = 25, out: Path = HERE / "pipeline_steps.npz") -> 
         scheduler=scheduler,
     )
     control, source = pattern_video(32)
-    record: dict[str, list[torch.Tensor]] = {"noise": [], "latents": [], "final": []}
+    record: dict[str, list[torch.Tensor]] = {
+        "noise": [],
+        "latents": [],
+        "final": [],
+        "controlnet": [],
+    }
     step, decode = pipe.scheduler.step, pipe.decode_latents
 
     def recording_step(noise, t, latents, **kwargs):
@@ -201,7 +206,18 @@ def pipeline_steps(steps: int = 25, out: Path = HERE / "pipeline_steps.npz") -> 
         record["final"].append(latents.clone())
         return decode(latents, rank, decoder_consistency)
 
+    controlnet_forward = controlnet.forward
+
+    def recording_controlnet(sample, t, **kwargs):  # the first call: frames 0-15 at t=961
+        down, mid = controlnet_forward(sample, t, **kwargs)
+        if not record["controlnet"]:
+            cond = kwargs["controlnet_cond"]
+            record["controlnet"] = [sample.clone(), cond.clone(), *down, mid]
+            record["controlnet_layout"] = [torch.tensor(cond.is_contiguous())]
+        return down, mid
+
     pipe.scheduler.step, pipe.decode_latents = recording_step, recording_decode
+    controlnet.forward = recording_controlnet
     with torch.no_grad():
         text = pipe._encode_prompt([""], torch.device("cpu"), 1, True, [""])
     video = pipe(
@@ -226,6 +242,11 @@ def pipeline_steps(steps: int = 25, out: Path = HERE / "pipeline_steps.npz") -> 
         latents_step1=record["latents"][1].numpy(),
         latents=record["final"][0].numpy(),
         video_first_last=video[0, :, [0, 31]].numpy(),
+        controlnet_sample=record["controlnet"][0].numpy(),
+        controlnet_cond=record["controlnet"][1].numpy(),
+        controlnet_cond_contiguous=record["controlnet_layout"][0].numpy(),
+        controlnet_mid=record["controlnet"][-1].numpy(),
+        **{f"controlnet_down{i}": r.numpy() for i, r in enumerate(record["controlnet"][2:-1])},
     )
 
 
