@@ -14,21 +14,12 @@ import numpy as np
 import torch
 import zarr
 
+from tasks.animate.device import device_and_dtype
 from tasks.animate.magicanimate.loading import load_pipeline, resolve_weights
 from tasks.animate.magicanimate.windows import padded_length
 from tasks.base import StageContext
 
 FACE_MARGIN = 0.25  # widen the face box by this fraction of its size on every side
-
-
-def device_and_dtype(device: str, precision: str) -> tuple[torch.device, torch.dtype]:
-    """Resolve `auto`: CUDA with fp16 when available, else CPU with fp32."""
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    dev = torch.device(device)
-    if precision == "auto":
-        return dev, torch.float16 if dev.type == "cuda" else torch.float32
-    return dev, getattr(torch, precision)
 
 
 def face_crop(
@@ -56,7 +47,7 @@ def animate_from_artifact(ctx: StageContext) -> Iterator[np.ndarray]:
     reference = np.asarray(align["reference"][...])
     condition = align["rgb"]
     paths = resolve_weights(params["weights"], params["sd15"], params["vae"])
-    device, dtype = device_and_dtype(params["device"], params["precision"])
+    device, dtype = device_and_dtype(params["device"], params["precision"], torch.float16)
     pipe = load_pipeline(paths, device=device, dtype=dtype, face_adapter=params["face_adapter"])
     if params["compile"]:  # pays a one-off compile per process; worth it over long clips
         pipe.unet, pipe.controlnet = torch.compile(pipe.unet), torch.compile(pipe.controlnet)

@@ -19,6 +19,7 @@ import torch
 from PIL import Image
 
 from tasks.align.transform import transform_points
+from tasks.animate.device import device_and_dtype
 from tasks.animate.wan.face import face_frame
 from tasks.animate.wan.loading import load_pipeline, place_pipeline, resolve_weights
 from tasks.animate.wan.photo_pose import photo_keypoints
@@ -30,16 +31,6 @@ from tasks.render.openpose import draw_pose
 log = logging.getLogger(__name__)
 
 SIZE_MULTIPLE = 16  # VAE stride 8 x patch 2: frame sides must be multiples of this
-
-
-def device_and_dtype(device: str, precision: str) -> tuple[torch.device, torch.dtype]:
-    """Resolve `auto`: CUDA with bf16 (the release's dtype) when available, else CPU with fp32."""
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    dev = torch.device(device)
-    if precision == "auto":
-        return dev, torch.bfloat16 if dev.type == "cuda" else torch.float32
-    return dev, getattr(torch, precision)
 
 
 def frame_size(height: int, width: int) -> tuple[int, int]:
@@ -77,7 +68,7 @@ def animate_from_artifact(ctx: StageContext) -> Iterator[np.ndarray]:
     height, width = frame_size(*canvas)
     keypoints = retargeted_pose(reference, align, render)
     keypoints[..., :2] *= (width / canvas[1], height / canvas[0])
-    device, dtype = device_and_dtype(params["device"], params["precision"])
+    device, dtype = device_and_dtype(params["device"], params["precision"], torch.bfloat16)
     pipe = load_pipeline(weights, dtype)
     place_pipeline(pipe, device, params["wan_offload"], params["wan_vae_tiling"])
     face_size = pipe.transformer.config.motion_encoder_size

@@ -12,7 +12,7 @@ from safetensors.torch import save_file
 
 from tasks.animate.magicanimate.face import FaceAttention, FaceEncoder
 from tasks.animate.magicanimate.loading import WeightPaths, load_video_unet
-from tasks.animate.magicanimate.stage import animate_from_artifact, device_and_dtype, face_crop
+from tasks.animate.magicanimate.stage import animate_from_artifact, face_crop
 from tasks.animate.task import SPEC as ANIMATE
 from tasks.base import InputError, StageContext
 from tests.stage_params import stage_params
@@ -90,11 +90,6 @@ def test_face_crop_widens_and_clips() -> None:
     reference = np.zeros((64, 48, 3), np.uint8)
     assert face_crop(reference, [10, 30, 30, 10]).shape == (30, 30, 3)
     assert face_crop(reference, [0, 48, 20, 30]).shape == (25, 22, 3)
-
-
-def test_device_and_dtype() -> None:
-    assert device_and_dtype("cpu", "auto") == (torch.device("cpu"), torch.float32)
-    assert device_and_dtype("cpu", "bfloat16")[1] == torch.bfloat16
 
 
 def test_motion_only_checkpoint_is_completed_from_sd15(tmp_path: Path) -> None:
