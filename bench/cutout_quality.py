@@ -29,7 +29,7 @@ import zarr
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from artifacts.store import Store  # noqa: E402
+from artifacts.remote import open_store  # noqa: E402
 from flows.dag import param_rules  # noqa: E402
 from flows.eval_report import SHEET_FRAMES, body_checks  # noqa: E402
 from flows.evaluate import evaluate_run, evaluation_params  # noqa: E402
@@ -118,7 +118,7 @@ def measure(report: dict, sheet: Path, overrides: list[str]) -> dict[str, float 
     """Evaluate-stage metrics of a run, its animator's fps; writes its contact sheet."""
     store = report["store"]
     keys = {s["name"]: s["key"] for s in report["stages"]}
-    groups = {name: Store(store).open(name, key) for name, key in keys.items()}
+    groups = {name: open_store(store).open(name, key) for name, key in keys.items()}
     params, _ = evaluation_params([o for o in overrides if o.startswith("evaluate.")])
     metrics = dict(evaluate_run(keys, params, store).attrs["metrics"])
     count = groups["animate"]["frames"].shape[0]

@@ -137,10 +137,10 @@ def main() -> None:
 
     _, _, rss5, _ = run(5, "s5")
     _, _, rss30, _ = run(30, "s30")
-    from artifacts.store import Store
+    from artifacts.remote import open_store
     from tasks.body.beats import beat_alignment_score
 
-    store = Store(work / "warm")
+    store = open_store(work / "warm")
     keys = {s["name"]: s["key"] for s in figures["warm"][3]["stages"]}
     joints = store.open("motion", keys["motion"])["joints"][:]
     audio = store.open("audio", keys["audio"])

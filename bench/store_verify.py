@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="clip length")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from artifacts.store import Store
+    from artifacts.remote import open_store
     from flows.dag import OUTPUT, stage_specs
 
     work = Path(tempfile.mkdtemp(prefix="m2d-verify-"))
@@ -85,7 +85,7 @@ def main() -> None:
     first = run()
     cached = run()
     report = json.loads((work / "r.json").read_text())
-    store = Store(work / "store")
+    store = open_store(work / "store")
     keys = {s["name"]: s["key"] for s in report["stages"]}
     # each stage's compute time from its lineage (the cached re-run's report says 0)
     computed = {name: store.lineage(name, key)["seconds"] for name, key in keys.items()}

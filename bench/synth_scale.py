@@ -57,9 +57,9 @@ def synth_here(args: list[str]) -> tuple[float, dict]:
 
 def stage_seconds(store: Path) -> float:
     """Sum of the compute seconds every artifact in `store` recorded in its lineage."""
-    from artifacts.store import Store
+    from artifacts.remote import open_store
 
-    s = Store(store)
+    s = open_store(store)
     return sum(float(s.lineage(stage, key).get("seconds", 0.0)) for stage, key, _ in s.records())
 
 
