@@ -129,7 +129,8 @@ def compute(ctx: StageContext) -> None:
 
 SPEC = StageSpec(
     name="animate",
-    version=5,  # 5: a seated photo keeps its legs in the plate; 4: records joints2d
+    version=6,  # 6: a seated photo's hands on its knees leave with the arms; 5: seated legs
+    # stay in the plate; 4: records joints2d
     upstream=("align", "audio", "render"),  # render: wan-animate's pose keypoints
     raw_inputs=("image", "audio"),
     params={

@@ -23,6 +23,7 @@ from tasks.animate.cutout.bones import (
     NUM_BONES,
     TORSO,
     Retarget,
+    arms_over_legs,
     bone_transforms,
     clip_widths,
     deform,
@@ -152,6 +153,8 @@ class CutoutAnimator:
         rows, cols = np.nonzero(self.body.mask > DOMAIN)
         points = np.stack([cols, rows], axis=1).astype(np.float32)
         point_labels = label_points(points, self.body.joints, face_box, reference)
+        if self.proportions.seated:
+            point_labels = arms_over_legs(points, point_labels, self.body.joints)
         self.labels = np.full((height, width), -1, dtype=np.int8)
         self.labels[rows, cols] = point_labels
         moving, still = self.body.mask, None  # what the sheets draw; the plate holds the rest

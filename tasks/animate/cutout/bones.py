@@ -81,6 +81,8 @@ AMBIGUOUS = 2.0  # a point whose second-nearest bone is this close is labelled b
 ARM_AMBIGUOUS = 3.0  # a point this near to both an arm and the body is split along edges
 ARM_BONES = (2, 3, 4, 5, 6, 7)
 BODY_BONES = (0, 8, 9, 10, 11, 12, 13)  # torso and legs
+LEG_BONES = BODY_BONES[1:]
+ARM_OVER_LEG_REACH = 1.2  # leg points this near an arm (in its thickness) go with the arm
 COLOUR_SIGMA = 0.03  # of the person's height: the neighbourhood whose colours decide
 MIN_PATCH_FRACTION = 0.002  # of the person's pixels: smaller patches keep their nearest bone
 COLOUR_MARGIN = 20.0  # Lab units by which another bone's colours must be nearer to win
@@ -326,6 +328,18 @@ def _by_edges(
     take[take] = candidates[take, flooded[take]] & (flooded[take] != HEAD)
     out = labels.copy()
     out[take] = flooded[take]
+    return out
+
+
+def arms_over_legs(points: np.ndarray, labels: np.ndarray, joints: np.ndarray) -> np.ndarray:
+    """labels (N,) of points (N, 2) with leg points within ARM_OVER_LEG_REACH thicknesses of an
+    arm bone given to the nearest arm. A seated photo's hands rest on its knees, skin on skin,
+    where no edge parts them; its legs stay in the plate, so a sliver of leg moving with the hand
+    shows far less than a piece of hand left behind on the knee."""
+    scores = _bone_scores(points, joints)[:, ARM_BONES]
+    take = np.isin(labels, LEG_BONES) & (scores.min(axis=1) <= ARM_OVER_LEG_REACH)
+    out = labels.copy()
+    out[take] = np.asarray(ARM_BONES, dtype=np.int8)[scores[take].argmin(axis=1)]
     return out
 
 

@@ -4,6 +4,7 @@ from tasks.animate.cutout.bones import (
     BONES,
     HEAD,
     NUM_BONES,
+    arms_over_legs,
     bone_transforms,
     clip_widths,
     deform,
@@ -102,6 +103,18 @@ def test_a_seated_photo_keeps_its_legs_and_sways_the_upper_body_about_its_hips()
     assert np.allclose(np.linalg.norm(spine, axis=1), np.linalg.norm(photo[12] - photo_hips))
     tilt = np.degrees(np.arctan2(spine[:, 0], -spine[:, 1]))
     assert np.ptp(tilt) > 20 and np.abs(tilt).max() <= 15.0 + 1e-6  # sways, within the limit
+
+
+def test_leg_points_under_a_hand_go_with_the_hand_the_rest_of_the_leg_stays():
+    """A seated photo's hand resting on its knee: the leg pixels within the hand's thickness
+    leave with the hand, those farther away stay with the leg."""
+    hand = BONES[4]
+    wrist, palm = JOINTS[hand.start], JOINTS[hand.end]
+    side = np.array([-(palm - wrist)[1], (palm - wrist)[0]]) / np.linalg.norm(palm - wrist)
+    under, beside = palm + 2.0 * side, palm + 200.0 * side
+    labels = np.array([8, 8], dtype=np.int8)  # both labelled left thigh
+    out = arms_over_legs(np.array([under, beside]), labels, JOINTS)
+    assert [BONES[i].name for i in out] == ["left_hand", "left_upper_leg"]
 
 
 def test_colour_decides_between_nearly_equally_near_bones():
