@@ -14,7 +14,7 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 # A noise line, wherever it starts: after a progress bar's unfinished line it is not at column 0.
 NATIVE_NOISE = re.compile(
@@ -22,6 +22,9 @@ NATIVE_NOISE = re.compile(
     rb"|WARNING: All log messages before absl::InitializeLog\(\)"
     rb"|[IWE]\d{4} [\d:. ]+\d+ \w+\.cc:\d+\] )[^\n]*\n"
 )
+# TensorFlow Lite writes its line in three pieces ("INFO: ", the message, "\n"): an unfinished
+# line from one of these on is held back until its newline tells whether it is noise.
+PIECEWISE_NOISE = (b"INFO: ", b"WARNING: ", b"ERROR: ")
 _TERMINAL: list[bool] = []  # per filtered block: whether descriptor 2 was a terminal before it
 NOISY_LOGGERS = ("absl", "numba", "matplotlib", "PIL", "h5py", "fsspec", "botocore", "urllib3")
 
@@ -32,12 +35,39 @@ def quiet_loggers() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
+def _held_from(text: bytes) -> int:
+    """Where the unfinished last line may start a noise line still being written (len(text):
+    nowhere). A progress bar's line never ends in a piece of "INFO: ", so it is not held."""
+    for i in range(text.rfind(b"\n") + 1, len(text)):
+        rest = text[i:]
+        if any(rest.startswith(p) or p.startswith(rest) for p in PIECEWISE_NOISE):
+            return i
+    return len(text)
+
+
+def without_noise(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """What to forward for each chunk read: less whole noise lines, and less an unfinished line
+    that may still become one (forwarded with the next chunk if it does not)."""
+    held = b""
+    for chunk in chunks:
+        text = NATIVE_NOISE.sub(b"", held + chunk)
+        cut = _held_from(text)
+        held = text[cut:]
+        yield text[:cut]
+    yield held
+
+
 def _pump(source: int, target: int) -> None:
-    """Forward what arrives at once, less whole noise lines: a progress bar's `\r` updates
-    are not held back until a newline (the libraries write each noise line in one piece)."""
-    with contextlib.suppress(OSError):  # the target closed
+    """Forward what arrives at once, less noise: a progress bar's `\r` updates are not held
+    back until a newline; only a possible noise line's start is."""
+
+    def reads() -> Iterator[bytes]:
         while chunk := os.read(source, 1 << 16):
-            os.write(target, NATIVE_NOISE.sub(b"", chunk))
+            yield chunk
+
+    with contextlib.suppress(OSError):  # the target closed
+        for text in without_noise(reads()):
+            os.write(target, text)
     os.close(source)
 
 

@@ -3,7 +3,7 @@ everything else passes, in order, a progress bar's carriage-return updates inclu
 
 import os
 
-from music2dance_cli.quiet import native_noise_filtered
+from music2dance_cli.quiet import native_noise_filtered, without_noise
 
 NOISE = [
     b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n",
@@ -28,3 +28,13 @@ def test_noise_after_a_progress_bars_unfinished_line_is_dropped(capfd):
     assert capfd.readouterr().err.encode() == (
         b"\r 80%|####  | 4/5 [00:03<00:01]\r100%|######| 5/5 [00:04<00:00]\n"
     )
+
+
+def test_noise_written_in_pieces_is_dropped_and_the_bar_is_not_held_back():
+    """TensorFlow Lite writes "INFO: ", its message and "\n" separately, after a bar's line."""
+    reads = [b"\r 20%|#  | 1/5", b"INFO: ", b"Created TensorFlow Lite XNNPACK delegate for CPU."]
+    reads += [b"\n\r 40%|## | 2/5", b"INFO: ", b"not noise\n", b"\r 60%|###| 3/5"]
+    assert list(without_noise(reads)) == [
+        b"\r 20%|#  | 1/5", b"", b"", b"\r 40%|## | 2/5", b"", b"INFO: not noise\n",
+        b"\r 60%|###| 3/5", b"",
+    ]  # fmt: skip
