@@ -14,8 +14,7 @@ from tasks.animate.magicanimate.dataset import TikTokDataset
 from tasks.animate.magicanimate.face import FaceEncoder
 from tasks.animate.magicanimate.train import FaceAdapterTrainer, FaceTrainConfig
 from tasks.base import InputError
-from tests.tasks.animate.magicanimate.ma_tiny import tiny_pipeline, tiny_text
-from tests.tasks.animate.magicanimate.test_ma_stage import _tiny_release
+from tests.tasks.animate.magicanimate.ma_tiny import tiny_pipeline, tiny_release, tiny_text
 from tests.tasks.animate.magicanimate.test_ma_train import TINY_FACE, _clip
 
 
@@ -87,7 +86,7 @@ def train(weights: Path, data: Path, out: Path, steps: int, *extra: str) -> int:
 
 
 def test_cli_trains_and_a_resumed_run_equals_an_unbroken_one(tmp_path):
-    weights = _tiny_release(tmp_path / "pretrained_models")
+    weights = tiny_release(tmp_path / "pretrained_models")
     data = write_tiktok(tmp_path / "tt")
     assert train(weights, data, tmp_path / "unbroken", 6) == 0
     assert train(weights, data, tmp_path / "broken", 3) == 0
@@ -130,7 +129,7 @@ def test_reduced_attention_is_trained_saved_and_reapplied(tmp_path):
     from tasks.animate.magicanimate.loading import load_pipeline, resolve_weights
     from tasks.animate.magicanimate.reduce import SkippedMotionModule, reduce_attention
 
-    weights = _tiny_release(tmp_path / "pretrained_models")
+    weights = tiny_release(tmp_path / "pretrained_models")
     data = write_tiktok(tmp_path / "tt")
     assert train(weights, data, tmp_path / "out", 1, "--reduce-attention", "1") == 0
     ckpt = tmp_path / "out" / "face_adapter.pt"
