@@ -199,14 +199,16 @@ _CHECKED: dict[tuple, str | None] = {}
 
 
 def missing_artifacts(plans: Iterable[RowPlan]) -> list[PlannedStage]:
-    """Each artifact no row has in the store, once, upstream before downstream."""
+    """Each artifact no row has in the store, once, row by row in manifest order (a row's
+    stages upstream first, an artifact it shares with an earlier row already listed there).
+    Workers take them in this order, so rows finish one after another and the progress bar's
+    rate and ETA mean something (stage by stage, every row finished at the end of the batch)."""
     unique: dict[tuple[str, str], PlannedStage] = {}
     for plan in plans:
-        for stage in plan.stages:
+        for stage in sorted(plan.stages, key=lambda s: STAGE_ORDER.index(s.name)):
             if plan.error is None and not plan.cached[stage.name]:
                 unique.setdefault((stage.name, stage.key), stage)
-    order = {name: i for i, name in enumerate(STAGE_ORDER)}
-    return sorted(unique.values(), key=lambda s: order[s.name])
+    return list(unique.values())
 
 
 # -- running -------------------------------------------------------------------------------------
