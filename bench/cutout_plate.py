@@ -23,6 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from music2dance_cli.quiet import native_noise_filtered  # noqa: E402
 from tasks.align.face import choose_person, detect_faces, load_reference  # noqa: E402
 from tasks.animate.cutout.background import clean_plate, plate_hole  # noqa: E402
 from tasks.animate.cutout.patchfill import patch_fill  # noqa: E402
@@ -109,4 +110,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with native_noise_filtered():  # MediaPipe's TensorFlow Lite lines, as the CLI drops them
+        main()

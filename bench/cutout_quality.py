@@ -33,6 +33,7 @@ from artifacts.remote import open_store  # noqa: E402
 from flows.dag import param_rules  # noqa: E402
 from flows.eval_report import SHEET_FRAMES, body_checks  # noqa: E402
 from flows.evaluate import evaluate_run, evaluation_params  # noqa: E402
+from music2dance_cli.quiet import native_noise_filtered  # noqa: E402
 from params import resolve_params  # noqa: E402
 from tasks.animate.task import ANIMATORS  # noqa: E402
 from tasks.base import StageContext  # noqa: E402
@@ -195,4 +196,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with native_noise_filtered():  # MediaPipe's TensorFlow Lite lines, as the CLI drops them
+        main()
