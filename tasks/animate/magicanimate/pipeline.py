@@ -64,15 +64,33 @@ def controlnet_image(
 
 
 class _ResidualCache:
-    """Per-frame ControlNet residuals for one step, dropped after the frame's last window."""
+    """Per-frame ControlNet residuals for one step, dropped after the frame's last window.
 
-    def __init__(self, last: list[int]) -> None:
+    They are computed in the official batches: consecutive `chunk`-frame runs (0-15, 16-31, ...
+    for 16-frame windows), not the frames a window lacks (other batch sizes give other bits).
+    """
+
+    def __init__(self, last: list[int], chunk: int) -> None:
         self.last = last
+        self.chunk = chunk
         self.frames: dict[int, tuple[list[torch.Tensor], torch.Tensor]] = {}
 
     def evict_after(self, window_index: int) -> None:
         for f in [f for f in self.frames if self.last[f] <= window_index]:
             del self.frames[f]
+
+
+class _OpenLatents(dict):
+    """This step's latents by frame, read from the store on first use; a frame is popped when
+    it is stepped (frames are read before any frame they share a window or chunk with is)."""
+
+    def __init__(self, store: Any, device: torch.device, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.store, self.device, self.dtype = store, device, dtype
+
+    def __missing__(self, frame: int) -> torch.Tensor:
+        self[frame] = torch.from_numpy(np.asarray(self.store[frame])).to(self.device, self.dtype)
+        return self[frame]
 
 
 class MagicAnimatePipeline(DiffusionPipeline):
@@ -212,19 +230,20 @@ class MagicAnimatePipeline(DiffusionPipeline):
         length: int,
         scale: float,
     ) -> tuple[list[torch.Tensor], torch.Tensor]:
-        """Residuals for `frames`, computing only the frames not cached yet this step."""
-        todo = [f for f in frames if f not in cache.frames]
-        if todo:
-            sample = torch.stack([latents[f] for f in todo])
+        """Residuals for `frames`; a frame not cached yet this step brings its whole chunk."""
+        todo = {f - f % cache.chunk for f in frames if f not in cache.frames}
+        for start in sorted(todo):
+            batch = list(range(start, min(start + cache.chunk, len(cache.last))))
+            sample = torch.stack([latents[f] for f in batch])
             down, mid = self.controlnet(
                 self.scheduler.scale_model_input(sample, t),
                 t,
-                encoder_hidden_states=text.expand(len(todo), -1, -1),
-                controlnet_cond=self._condition(condition, todo, length),
+                encoder_hidden_states=text.expand(len(batch), -1, -1),
+                controlnet_cond=self._condition(condition, batch, length),
                 conditioning_scale=scale,
                 return_dict=False,
             )
-            for j, f in enumerate(todo):
+            for j, f in enumerate(batch):
                 cache.frames[f] = ([d[j] for d in down], mid[j])
         levels = len(cache.frames[frames[0]][0])
         down = [torch.stack([cache.frames[f][0][k] for f in frames]) for k in range(levels)]
@@ -295,16 +314,11 @@ class MagicAnimatePipeline(DiffusionPipeline):
         # 8. Denoising loop
         for step, t in enumerate(timesteps):
             self.reference.write(ref_latents, t, text, guided=cfg)
-            cache = _ResidualCache(last)
-            open_latents: dict[int, torch.Tensor] = {}
+            cache = _ResidualCache(last, chunk=window)
+            open_latents = _OpenLatents(latents_store, self.device, self.unet.dtype)
             sums: dict[int, torch.Tensor] = {}
             counts: dict[int, int] = {}
             for w, frames in enumerate(windows):
-                for f in frames:
-                    if f not in open_latents:
-                        open_latents[f] = torch.from_numpy(np.asarray(latents_store[f])).to(
-                            self.device, self.unet.dtype
-                        )
                 pred = self._predict_window(
                     frames,
                     open_latents,

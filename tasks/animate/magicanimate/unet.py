@@ -11,6 +11,10 @@ the official code in two places, both fixed here without touching parameter name
 * Motion modules: the official code normalises each frame alone (`FrameGroupNorm`); diffusers
   shares statistics across frames.
 
+Two more changes make the CPU fp32 forward give the official bits: the ResNet time projection
+runs once per video (`VideoTimeProjection`), and the motion modules attend with the official
+ops (`AttnProcessor`: baddbmm, softmax, bmm) instead of SDPA.
+
 Reference: magic-research/magic-animate `magicanimate/models/`: `resnet.py`, `motion_module.py`,
 `unet_controlnet.py`.
 """
@@ -23,6 +27,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from diffusers import UNetMotionModel
+from diffusers.models.attention_processor import Attention, AttnProcessor
 from diffusers.models.resnet import ResnetBlock2D
 from diffusers.models.unets.unet_motion_model import AnimateDiffTransformer3D
 from torch import nn
@@ -55,11 +60,31 @@ class FrameGroupNorm(nn.GroupNorm):
         return out.reshape(b, f, c, h, w).transpose(1, 2)
 
 
+class VideoTimeProjection(nn.Linear):
+    """A ResNet block's `time_emb_proj` on `(b*f, d)` rows that repeat one embedding per video:
+    projected once per video, then repeated, as the official code does. (Projecting the repeated
+    rows runs another matmul kernel, whose last bits differ.)"""
+
+    num_frames: int = 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.num_frames
+        per_video = x[::f].contiguous()
+        return super().forward(per_video).repeat_interleave(f, dim=0)
+
+
 def _swap_norm(parent: nn.Module, name: str, cls: type[nn.GroupNorm]) -> None:
     old: nn.GroupNorm = getattr(parent, name)
     new = cls(old.num_groups, old.num_channels, eps=old.eps, affine=old.affine)
     new.load_state_dict(old.state_dict())
     setattr(parent, name, new.to(device=old.weight.device, dtype=old.weight.dtype))
+
+
+def _swap_time_projection(block: ResnetBlock2D) -> None:
+    old = block.time_emb_proj
+    new = VideoTimeProjection(old.in_features, old.out_features, bias=old.bias is not None)
+    new.load_state_dict(old.state_dict())
+    block.time_emb_proj = new.to(device=old.weight.device, dtype=old.weight.dtype)
 
 
 class MagicAnimateUNet(UNetMotionModel):
@@ -76,8 +101,15 @@ class MagicAnimateUNet(UNetMotionModel):
             if isinstance(module, ResnetBlock2D):
                 _swap_norm(module, "norm1", WindowGroupNorm)
                 _swap_norm(module, "norm2", WindowGroupNorm)
+                if module.time_emb_proj is not None:
+                    _swap_time_projection(module)
             elif isinstance(module, AnimateDiffTransformer3D):
                 _swap_norm(module, "norm", FrameGroupNorm)
+                for attention in module.modules():
+                    if isinstance(attention, Attention):
+                        # the official temporal attention's ops (baddbmm, softmax, bmm): SDPA
+                        # differs from them in the last bits
+                        attention.set_processor(AttnProcessor())
         _swap_norm(self, "conv_norm_out", WindowGroupNorm)
 
     # ConfigMixin reads the accepted config keys from the `__init__` signature.
@@ -93,7 +125,7 @@ class MagicAnimateUNet(UNetMotionModel):
     ) -> Any:
         num_frames = sample.shape[2]
         for module in self.modules():
-            if isinstance(module, WindowGroupNorm):
+            if isinstance(module, (WindowGroupNorm, VideoTimeProjection)):
                 module.num_frames = num_frames
         # (b, n, d) -> (b*f, n, d): every frame cross-attends to its video's text
         encoder_hidden_states = encoder_hidden_states.repeat_interleave(num_frames, dim=0)

@@ -41,13 +41,13 @@ def test_denoising_steps_match_official(pipe: MagicAnimatePipeline, monkeypatch)
     order = [*range(8, 12), *range(12, 24), *range(8), *range(24, 32)]
     guided = torch.cat(noises[:3]).numpy()
     official_noise = g["noise_step1"][0].transpose(1, 0, 2, 3)[order]  # (1,4,T,h,w) -> (T,4,h,w)
-    np.testing.assert_allclose(guided, official_noise, atol=1e-4, rtol=0)  # measured 2.1e-5
+    # measured bit-exact (0) at the golden's thread count (2); the tolerances leave room for
+    # other thread counts, where the official code differs from itself (README)
+    np.testing.assert_allclose(guided, official_noise, atol=1e-4, rtol=0)
     step1 = g["latents_step1"][0].transpose(1, 0, 2, 3)
-    np.testing.assert_allclose(seen[0], step1, atol=1e-4, rtol=0)  # measured 5.4e-6
-    # 25 steps accumulate the UNet's ~6e-7 rounding differences on latents that reach ~75 with
-    # tiny random weights (the official code against itself across thread counts: ~1e-4)
-    final = g["latents"][0].transpose(1, 0, 2, 3)
-    np.testing.assert_allclose(store, final, atol=2e-4, rtol=0)  # measured 1.2e-4
+    np.testing.assert_allclose(seen[0], step1, atol=1e-4, rtol=0)
+    final = g["latents"][0].transpose(1, 0, 2, 3)  # values up to ~75
+    np.testing.assert_allclose(store, final, atol=1e-4, rtol=0)
     official = g["video_first_last"].transpose(1, 2, 3, 0) * 255  # (2, H, W, 3)
     np.testing.assert_allclose(video[[0, 31]].astype(np.float32), official, atol=1.0)
 
@@ -63,7 +63,7 @@ def test_controlnet_residuals_are_bit_exact(pipe: MagicAnimatePipeline) -> None:
     latents = {f: torch.from_numpy(g["controlnet_sample"][f]) for f in frames}
     with torch.no_grad():
         down, mid = pipe._controlnet_residuals(
-            _ResidualCache([0] * 16),
+            _ResidualCache([0] * 16, chunk=16),
             frames,
             latents,
             torch.tensor(961),
@@ -75,6 +75,21 @@ def test_controlnet_residuals_are_bit_exact(pipe: MagicAnimatePipeline) -> None:
     for i, residual in enumerate(down):
         np.testing.assert_array_equal(residual.numpy(), g[f"controlnet_down{i}"])
     np.testing.assert_array_equal(mid.numpy(), g["controlnet_mid"])
+
+
+def test_controlnet_runs_on_the_official_chunks(pipe: MagicAnimatePipeline, monkeypatch) -> None:
+    """Windows 0-15, 12-27, 24-7: ControlNet still runs on 0-15 and 16-31 (batch size sets bits)."""
+    batches: list[list[int]] = []
+    condition = pipe._condition
+
+    def recording_condition(control, frames, length):
+        batches.append(list(frames))
+        return condition(control, frames, length)
+
+    monkeypatch.setattr(pipe, "_condition", recording_condition)
+    control, reference = pattern_video(32)
+    pipe(reference, control, num_inference_steps=1, prompt_embeds=tiny_text())
+    assert batches == [list(range(16)), list(range(16, 32))]
 
 
 def test_latents_stream_through_zarr_and_decode_in_chunks(
