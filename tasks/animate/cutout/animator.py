@@ -28,6 +28,7 @@ from tasks.animate.cutout.bones import (
     clip_widths,
     deform,
     fit_retarget,
+    hip_band,
     joints_drawn,
     label_points,
     limit_turn,
@@ -50,6 +51,7 @@ LAYER_GAP = 2  # transparent rows between the two stacked cutouts
 ARMS = (2, 3, 4, 5, 6, 7)  # bones whose pixels may hide body the arm uncovers when it moves
 BODY = (0, 8, 9, 10, 11, 12, 13)  # torso and legs: the outline an arm may lie across
 LEGS = BODY[1:]
+HIP_BAND = 0.7  # of the shoulder width: how far below the hip line the torso carries the thighs
 UNDERLAY_REACH = 0.6  # of the shoulder width: how far from the torso an arm hides body
 
 
@@ -166,6 +168,11 @@ class CutoutAnimator:
             moving = np.where(still, 0.0, self.body.mask).astype(self.body.mask.dtype)
         reach = UNDERLAY_REACH * shoulder_width(self.body.joints)
         fill, underlay = torso_underlay(reference, self.labels, BODY, ARMS, reach)
+        # the torso also carries the tops of the thighs in its garment, below every sheet: where
+        # the legs part, the crotch between them shows the trousers, not the plate
+        fill |= hip_band(
+            reference, self.labels, self.body.joints, HIP_BAND * shoulder_width(self.body.joints)
+        )
         self.owners = owner_bits(self.labels, fill)
         # 4. bone thickness fitted to the driving body, and the mesh
         self.widths = self._fit_widths(points, point_labels, parts, np.asarray(joints2d, float))

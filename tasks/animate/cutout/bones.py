@@ -82,6 +82,8 @@ ARM_AMBIGUOUS = 3.0  # a point this near to both an arm and the body is split al
 ARM_BONES = (2, 3, 4, 5, 6, 7)
 BODY_BONES = (0, 8, 9, 10, 11, 12, 13)  # torso and legs
 LEG_BONES = BODY_BONES[1:]
+THIGHS = (8, 11)
+GARMENT_MARGIN = 30.0  # Lab units: a thigh pixel this near the hips' colour wears their garment
 ARM_OVER_LEG_REACH = 1.2  # leg points this near an arm (in its thickness) go with the arm
 COLOUR_SIGMA = 0.03  # of the person's height: the neighbourhood whose colours decide
 MIN_PATCH_FRACTION = 0.002  # of the person's pixels: smaller patches keep their nearest bone
@@ -225,6 +227,29 @@ def _segment_distance(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.nd
     ab = b - a
     t = np.clip((points - a) @ ab / max(float(ab @ ab), 1e-9), 0.0, 1.0)
     return np.linalg.norm(points - (a + t[:, None] * ab), axis=1)
+
+
+def hip_band(image: np.ndarray, labels: np.ndarray, joints: np.ndarray, reach: float) -> np.ndarray:
+    """(h, w) bool: thigh pixels of labels (h, w) int8 within `reach` px of the line between
+    the hip joints of joints (24, 2) that wear what the hips wear below that line (the median
+    Lab colour of the torso's pixels there, within GARMENT_MARGIN): trousers or shorts, not the
+    bare skin below them. image (h, w, 3) uint8 RGB."""
+    band = np.zeros(labels.shape, dtype=bool)
+    a, b = joints[HIPS[0]], joints[HIPS[1]]
+    down = _unit((a + b) / 2 - joints[NECK])
+    rows, cols = np.nonzero(labels == TORSO)
+    points = np.stack([cols, rows], axis=1).astype(np.float64)
+    hips = (_segment_distance(points, a, b) <= reach) & ((points - a) @ down > 0)
+    if not hips.any():
+        return band
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
+    garment = np.median(lab[rows[hips], cols[hips]], axis=0)
+    rows, cols = np.nonzero(np.isin(labels, THIGHS))
+    points = np.stack([cols, rows], axis=1).astype(np.float64)
+    near = _segment_distance(points, a, b) <= reach
+    near &= np.linalg.norm(lab[rows, cols] - garment, axis=1) <= GARMENT_MARGIN
+    band[rows[near], cols[near]] = True
+    return band
 
 
 def label_points(

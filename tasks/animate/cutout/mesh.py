@@ -27,6 +27,7 @@ from tasks.animate.cutout.bones import (
 )
 
 DRIVING_BONUS = 100  # priority added where the driving part map shows the sheet's bone
+UNDERLAY_BIT = 15  # owners bit: a limb pixel the torso also carries, drawn where nothing else is
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def owner_bits(labels: np.ndarray, torso_fill: np.ndarray) -> np.ndarray:
     (-1 off the person); torso_fill (h, w) bool marks limb pixels the torso also owns."""
     bones = np.maximum(labels, 0).astype(np.uint16)  # int8 would overflow past bone 6
     owners = np.where(labels >= 0, np.left_shift(np.uint16(1), bones), np.uint16(0))
-    owners[torso_fill] |= np.uint16(1 << TORSO)
+    owners[torso_fill] |= np.uint16((1 << TORSO) | (1 << UNDERLAY_BIT))
     return owners
 
 
@@ -162,12 +163,15 @@ def _raster(
                     continue
                 if (owners[row, col] >> bone) & 1 == 0:
                     continue
-                # the driving body at this photo point's place in the driving frame decides depth
-                dx = drive[bone, 0, 0] * sx + drive[bone, 0, 1] * sy + drive[bone, 0, 2]
-                dy = drive[bone, 1, 0] * sx + drive[bone, 1, 1] * sy + drive[bone, 1, 2]
-                qx, qy = int(dx), int(dy)
-                shown = 0 <= qx < width and 0 <= qy < height and driving_bones[qy, qx] == bone
-                rank = priority[bone] + (DRIVING_BONUS if shown else 0)
+                if bone == TORSO and (owners[row, col] >> UNDERLAY_BIT) & 1:
+                    rank = 0  # the torso's underlay fills gaps only, below every sheet
+                else:
+                    # the driving body at this photo point's place in the driving frame decides
+                    dx = drive[bone, 0, 0] * sx + drive[bone, 0, 1] * sy + drive[bone, 0, 2]
+                    dy = drive[bone, 1, 0] * sx + drive[bone, 1, 1] * sy + drive[bone, 1, 2]
+                    qx, qy = int(dx), int(dy)
+                    shown = 0 <= qx < width and 0 <= qy < height and driving_bones[qy, qx] == bone
+                    rank = priority[bone] + (DRIVING_BONUS if shown else 0)
                 if rank <= best[y, x]:
                     continue
                 best[y, x] = rank

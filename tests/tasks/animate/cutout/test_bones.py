@@ -9,6 +9,7 @@ from tasks.animate.cutout.bones import (
     clip_widths,
     deform,
     fit_retarget,
+    hip_band,
     label_points,
     limit_turn,
     part_to_bone,
@@ -115,6 +116,23 @@ def test_leg_points_under_a_hand_go_with_the_hand_the_rest_of_the_leg_stays():
     labels = np.array([8, 8], dtype=np.int8)  # both labelled left thigh
     out = arms_over_legs(np.array([under, beside]), labels, JOINTS)
     assert [BONES[i].name for i in out] == ["left_hand", "left_upper_leg"]
+
+
+def test_the_hip_band_takes_the_thighs_in_the_hips_garment_not_bare_skin():
+    """Jeans from the hips down the thighs: the tops of both thighs are in the band; shorts
+    over bare thighs: only the shorts' legs are, the skin below them is not."""
+    hip_y = int(JOINTS[[1, 2], 1].mean())
+    labels = np.full((340, 220), -1, dtype=np.int8)
+    labels[hip_y - 40 : hip_y + 8, 80:140] = 0  # torso, reaching a little below the hip line
+    labels[hip_y + 8 : hip_y + 80, 80:110], labels[hip_y + 8 : hip_y + 80, 110:140] = 8, 11
+    jeans = np.full((340, 220, 3), (60, 90, 160), dtype=np.uint8)
+    band = hip_band(jeans, labels, JOINTS, reach=40.0)
+    assert band[hip_y + 10 : hip_y + 30, 80:140].all() and not band[hip_y + 60 :].any()
+    assert not band[labels == 0].any()  # only thighs
+    shorts = jeans.copy()
+    shorts[hip_y + 20 :] = (200, 150, 120)  # bare skin below the hem
+    band = hip_band(shorts, labels, JOINTS, reach=40.0)
+    assert band[hip_y + 10 : hip_y + 20, 80:140].all() and not band[hip_y + 20 :].any()
 
 
 def test_colour_decides_between_nearly_equally_near_bones():

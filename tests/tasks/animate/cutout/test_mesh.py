@@ -50,3 +50,23 @@ def test_every_bone_gets_its_own_owner_bit():
     owners = owner_bits(labels, np.zeros(labels.shape, dtype=bool))
     assert owners[0, 0] == 0
     assert list(owners[0, 1:]) == [1 << bone for bone in range(NUM_BONES)]
+
+
+def test_the_torso_underlay_shows_only_where_no_sheet_draws():
+    """An arm lying across the torso, which the torso also carries: at rest the arm draws it
+    (the underlay never covers a sheet, even where the driving body shows the torso); dropped
+    away, the torso's underlay fills the hole it leaves."""
+    labels = _labels()
+    labels[150:170, 85:115] = 2  # the left upper arm across the belly
+    fill = labels == 2
+    fill[:, 120:] = False  # only the part over the torso
+    owners = owner_bits(labels, fill)
+    mesh = build_mesh(owners, JOINTS, FACE, step=6)
+    torso_everywhere = np.full(labels.shape, TORSO, dtype=np.int8)
+    _, _, sheet = warp_maps(mesh, mesh.rest, owners, torso_everywhere, IDENTITY)
+    assert (sheet[152:168, 88:112] == 2).all()
+    screen = mesh.rest.copy()
+    arm = np.isin(np.arange(len(screen)), mesh.triangles[mesh.bone == 2].ravel())
+    screen[arm] += (0.0, 100.0)
+    _, _, sheet = warp_maps(mesh, screen, owners, torso_everywhere, IDENTITY)
+    assert (sheet[152:168, 88:112] == TORSO).all()
