@@ -4,7 +4,8 @@ Prints what this CPU offers for bf16 (as torch sees it), then per mode the wall 
 `generate` (50-step long-form sampler, merge, FK), peak RSS and work per step, the speed-ups, and
 how far the joint positions (metres) of fast fp32 and fast bf16 land from parity's. Each mode
 runs in its own process so its peak RSS is its own. bf16 runs even where it is emulated, to show
-why `motion.precision=auto` picks fp32 there.
+why `motion.precision=auto` picks fp32 there. The modes run in interleaved rounds and each keeps
+its fastest round: on a shared CPU a neighbour's burst then slows one round, not one mode.
 
     .venv/bin/python bench/edge_speed.py                  # 30 s song (11 windows), 50 DDIM steps
     .venv/bin/python bench/edge_speed.py --seconds 12.5   # fewer windows on a slow CPU
@@ -119,6 +120,7 @@ def main() -> None:
     parser.add_argument("--cond-dim", type=int, default=4800, help="4800 Jukebox or 35 baseline")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (best kept)")
     parser.add_argument("--child", choices=list(MODES), help=argparse.SUPPRESS)
     parser.add_argument("--output", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -127,24 +129,28 @@ def main() -> None:
         return
     import numpy as np
 
-    results, outputs = {}, {}
+    results: dict[str, dict] = {}
+    outputs = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for mode in MODES:
-            out = Path(tmp) / f"{mode}.npz"
-            cmd = [sys.executable, __file__, "--child", mode, "--output", str(out)]
-            cmd += ["--seconds", str(args.seconds), "--steps", str(args.steps)]
-            cmd += ["--cond-dim", str(args.cond_dim), "--threads", str(args.threads)]
-            cmd += ["--device", args.device]
-            done = subprocess.run(cmd, check=True, capture_output=True, text=True)
-            results[mode] = json.loads(done.stdout)
-            with np.load(out) as data:
-                outputs[mode] = dict(data)
+        for _ in range(args.rounds):
+            for mode in MODES:
+                out = Path(tmp) / f"{mode}.npz"
+                cmd = [sys.executable, __file__, "--child", mode, "--output", str(out)]
+                cmd += ["--seconds", str(args.seconds), "--steps", str(args.steps)]
+                cmd += ["--cond-dim", str(args.cond_dim), "--threads", str(args.threads)]
+                cmd += ["--device", args.device]
+                done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+                report = json.loads(done.stdout)
+                if mode not in results or report["seconds"] < results[mode]["seconds"]:
+                    results[mode] = report
+                with np.load(out) as data:
+                    outputs[mode] = dict(data)  # deterministic: every round gives the same
     windows = results["parity"]["windows"]
     lines = [
         bf16_capability(),
         f"EDGE full size (cond {args.cond_dim}), {args.seconds:g} s song = {windows} windows, "
         f"{args.steps} DDIM steps, guidance 2, device {args.device}, threads "
-        f"{args.threads or 'default'}",
+        f"{args.threads or 'default'}, best of {args.rounds} interleaved rounds",
         f"{'mode':<11}{'wall s':>9}{'x parity':>10}{'peak RSS MiB':>14}{'GFLOP/step':>12}"
         f"{'joints max m':>14}{'mean m':>9}",
     ]

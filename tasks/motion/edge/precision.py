@@ -1,7 +1,7 @@
 """Which dtype EDGE's fast sampler computes in (`motion.precision`).
 
 bf16 pays only where the hardware computes it natively: CUDA, or a CPU with AVX512-BF16 or AMX
-(measured on such a CPU: the 50-step sampler 3x faster than fp32). A CPU without them emulates
+(measured on such a CPU: the 50-step sampler 2.5-3x faster than fp32). A CPU without them emulates
 it, slower than fp32 (2.3x slower measured), so `auto` asks torch what this CPU has. The parity
 mode always computes in fp32, as the official code does.
 """
