@@ -119,11 +119,22 @@ def local_server(home: Path, timeout: float = 90.0) -> Iterator[str]:
         with temporary_settings(updates={PREFECT_API_URL: url}):
             yield url
     finally:
+        _drain_prefect_services()
         if old is None:
             os.environ.pop("PREFECT_API_URL", None)
         else:
             os.environ["PREFECT_API_URL"] = old
         stop(proc)
+
+
+def _drain_prefect_services(timeout: float = 30.0) -> None:
+    """Flush and stop Prefect's process-wide client services (logs, events, concurrency slots)
+    while their server still runs. They are singletons keyed by what they serve, not by the
+    server, so a later flow in this process against another server would otherwise reach the
+    stopped one (a second `synth` in the web app, a test session) and fail to connect."""
+    from prefect._internal.concurrency.services import _QueueServiceBase
+
+    _QueueServiceBase.drain_all(timeout=timeout, at_exit=False)
 
 
 def stop(proc: subprocess.Popen, timeout: float = 20.0) -> None:

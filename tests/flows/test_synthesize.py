@@ -323,3 +323,15 @@ def test_s3_store_batch_good_and_bad_rows_then_all_cached(s3, server, inputs, tm
 
     code, again = synth(url, manifest, tmp_path / "out2")
     assert again["computed"] == 0 and again["done"] == 1
+
+
+def test_a_later_server_in_the_same_process_is_the_one_its_runs_reach(inputs, tmp_path):
+    """Prefect's client services (concurrency slots, logs, events) are process-wide singletons
+    keyed by what they serve, not by the server: once a temporary server has stopped, a later
+    run in the same process (the web app, a notebook, a test session) must reach the new one."""
+    row = [(str(inputs["audio"]), str(inputs["image"]), 0, "")]
+    manifest = write_manifest(tmp_path / "one.csv", row)
+    for attempt in range(2):
+        with local_server(tmp_path / f"home{attempt}"):
+            code, summary = synth(tmp_path / f"s{attempt}", manifest, tmp_path / f"out{attempt}")
+        assert (code, summary["done"]) == (0, 1), summary
