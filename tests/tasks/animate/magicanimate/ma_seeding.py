@@ -36,6 +36,15 @@ TINY_VAE: dict[str, Any] = {
     "sample_size": 64,
 }
 
+TINY_TEXT: dict[str, Any] = {  # CLIPTextConfig of the tiny text encoder (seeded with 0)
+    "vocab_size": 16,
+    "hidden_size": 32,
+    "intermediate_size": 37,
+    "num_hidden_layers": 1,
+    "num_attention_heads": 2,
+    "max_position_embeddings": 8,
+}
+
 
 def seeded_state_dict(shapes: dict[str, list[int]], seed: int) -> dict[str, torch.Tensor]:
     """Weights for `shapes`: norm scales ~1+0.1N, biases ~0.1N, matrices ~0.3N/sqrt(fan_in).

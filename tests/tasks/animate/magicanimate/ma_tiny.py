@@ -20,7 +20,12 @@ from tasks.animate.magicanimate.face import FaceEncoder
 from tasks.animate.magicanimate.loading import is_pruned_appearance_key
 from tasks.animate.magicanimate.pipeline import MagicAnimatePipeline, magicanimate_scheduler
 from tasks.animate.magicanimate.unet import MagicAnimateUNet, build_video_unet
-from tests.tasks.animate.magicanimate.ma_seeding import TINY_2D, TINY_VAE, seeded_state_dict
+from tests.tasks.animate.magicanimate.ma_seeding import (
+    TINY_2D,
+    TINY_TEXT,
+    TINY_VAE,
+    seeded_state_dict,
+)
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -99,14 +104,7 @@ def tiny_release(root: Path) -> Path:
     sd15 = root / "stable-diffusion-v1-5"
     (sd15 / "unet").mkdir(parents=True)
     (sd15 / "unet/config.json").write_text(json.dumps(TINY_2D))
-    text_config = CLIPTextConfig(
-        vocab_size=16,
-        hidden_size=32,
-        intermediate_size=37,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        max_position_embeddings=8,
-    )
+    text_config = CLIPTextConfig(**TINY_TEXT)
     torch.manual_seed(0)
     CLIPTextModel(text_config).save_pretrained(sd15 / "text_encoder")
     vocab = root / "vocab.json"

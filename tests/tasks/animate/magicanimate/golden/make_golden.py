@@ -19,7 +19,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from diffusers import AutoencoderKL, DDIMScheduler  # noqa: E402
-from ma_seeding import TINY_2D, TINY_VAE, pattern_video, seeded_state_dict  # noqa: E402
+from ma_seeding import TINY_2D, TINY_TEXT, TINY_VAE, pattern_video, seeded_state_dict  # noqa: E402
 from magicanimate.models.appearance_encoder import AppearanceEncoderModel  # noqa: E402
 from magicanimate.models.controlnet import ControlNetModel  # noqa: E402
 from magicanimate.models.mutual_self_attention import ReferenceAttentionControl  # noqa: E402
@@ -168,16 +168,7 @@ def pipeline_steps(steps: int = 25, out: Path = HERE / "pipeline_steps.npz") -> 
     vae = AutoencoderKL(**TINY_VAE).eval()
     vae_shapes = load_seeded(vae, seed=7)
     torch.manual_seed(0)
-    text_encoder = CLIPTextModel(
-        CLIPTextConfig(
-            vocab_size=16,
-            hidden_size=32,
-            intermediate_size=37,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            max_position_embeddings=8,
-        )
-    ).eval()
+    text_encoder = CLIPTextModel(CLIPTextConfig(**TINY_TEXT)).eval()
     # inference.yaml noise_scheduler_kwargs; the pipeline sets steps_offset=1, clip_sample=False
     scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="linear")
     pipe = AnimationPipeline(
