@@ -129,9 +129,10 @@ def compute(ctx: StageContext) -> None:
 
 SPEC = StageSpec(
     name="animate",
-    # 7: the torso carries the tops of the thighs beneath the legs; 6: a seated photo's hands
-    # on its knees leave with the arms; 5: seated legs stay in the plate; 4: records joints2d
-    version=7,
+    # 8: the plate's fill keeps texture, its light match is bounded; 7: the torso carries the
+    # tops of the thighs beneath the legs; 6: a seated photo's hands on its knees leave with
+    # the arms; 5: seated legs stay in the plate; 4: records joints2d
+    version=8,
     upstream=("align", "audio", "render"),  # render: wan-animate's pose keypoints
     raw_inputs=("image", "audio"),
     params={

@@ -1,10 +1,14 @@
 """Exemplar fill of an image hole: coarse-to-fine PatchMatch with patch voting (Wexler et al.
-2007, "Space-Time Completion of Video"; Barnes et al. 2009, "PatchMatch").
+2007, "Space-Time Completion of Video"; Barnes et al. 2009, "PatchMatch"), with texture features
+(Newson et al. 2014, "Video Inpainting of Complex Scenes").
 
 Each hole pixel takes the weighted vote of the known patches that best match the patches
 overlapping it, refined from a coarse pyramid level (where the hole is small) to the full image.
 Copying real patches keeps the surrounding texture and grain; a diffusion fill (Telea, Navier-
-Stokes) or a blur would leave a smooth smear. OpenCV and scikit-image ship only diffusion or
+Stokes) or a blur would leave a smooth smear. Patches are compared on colour and on the fine
+texture around them (mean |gradient| at full resolution): at a coarse level a blurred rock face
+and a misty sky have the same colour, and without the texture the smooth sky, which matches any
+blurred patch, would be copied into the rocks. OpenCV and scikit-image ship only diffusion or
 biharmonic fills, so the search and voting loops are written here, compiled with numba.
 """
 
@@ -15,16 +19,20 @@ import numpy as np
 from numba import njit
 
 PATCH_RADIUS = 3  # 7x7 patches
-COARSEST_SIDE = 48  # px: the pyramid stops once the long side is this small
+COARSEST_SIDE = 64  # px: the pyramid stops once the long side is this small (a smaller
+# start loses where the hole meets the objects around it: a flag ends at the hole, not through it)
 COARSE_ITERATIONS = 6  # search + vote rounds per coarse level (cheap there)
 FINE_ITERATIONS = 1  # rounds at the finest level, where a round costs the most (it starts
 # from the next level's matches, already refined)
 SOURCE_BAND = 0.15  # patches are copied from this far around the hole, fraction of the long side
 SHARP_LAST_VOTE = True  # the last vote copies the best patch's pixel: averaging blurs grain
-LIGHT_SIDE = 64  # px: the fill's light is matched to its surroundings' at this long side
+LIGHT_SIDE = 64  # px: the fill's light is matched to its surroundings' at this long side,
+LIGHT_LIMIT = 32.0  # by at most this many grey levels (a wall's shading, not the colour of a
+TINT_LIMIT = 8.0  # neighbouring object, a flag beside the hole) and this much change of hue (RGB)
 SEAM_SIDE = 256  # px: and near the hole's edge at this finer one
 SEAM_BAND = 12  # px inside the hole's edge over which the finer match fades out
 LIGHT_BLUR = 1.5  # px at those sides: only the light's change, not the texture, is matched
+TEXTURE_WEIGHT = 7.0  # texture features' weight against colour (Newson et al.'s lambda = 50)
 
 
 @njit(cache=True)
@@ -41,7 +49,7 @@ def _distance(image, ty, tx, sy, sx, radius, bound):
             x = tx + dx
             if x < 0 or x >= width:
                 continue
-            for c in range(3):
+            for c in range(image.shape[2]):
                 diff = image[y, x, c] - image[sy + dy, sx + dx, c]
                 total += diff * diff
         if total > bound:
@@ -86,11 +94,12 @@ def _search(image, valid, targets, nnf, cost, radius, backward, seed):
 def _vote(image, holes, nnf, cost, radius, sigma2, best_only, out):
     """Each hole pixel (N, 2) = the similarity-weighted mean of what the matches of the patches
     covering it put there (best_only: what the best-matching one puts there, no averaging);
-    written into out (h, w, 3) float32."""
-    height, width = image.shape[:2]
+    written into out (h, w, c) float32."""
+    height, width, channels = image.shape
+    acc = np.zeros(channels)
     for i in range(holes.shape[0]):
         py, px = holes[i, 0], holes[i, 1]
-        acc0 = acc1 = acc2 = 0.0
+        acc[:] = 0.0
         weights = 0.0
         best = np.inf
         for dy in range(-radius, radius + 1):
@@ -105,18 +114,14 @@ def _vote(image, holes, nnf, cost, radius, sigma2, best_only, out):
                 if best_only:
                     if cost[qy, qx] < best:
                         best = cost[qy, qx]
-                        acc0, acc1, acc2 = image[sy, sx, 0], image[sy, sx, 1], image[sy, sx, 2]
+                        acc[:] = image[sy, sx]
                         weights = 1.0
                     continue
                 weight = np.exp(-cost[qy, qx] / sigma2)
-                acc0 += weight * image[sy, sx, 0]
-                acc1 += weight * image[sy, sx, 1]
-                acc2 += weight * image[sy, sx, 2]
+                acc += weight * image[sy, sx]
                 weights += weight
         if weights > 0.0:
-            out[py, px, 0] = acc0 / weights
-            out[py, px, 1] = acc1 / weights
-            out[py, px, 2] = acc2 / weights
+            out[py, px] = acc / weights
 
 
 @njit(cache=True)
@@ -126,10 +131,30 @@ def _costs(image, targets, nnf, cost, radius):
         cost[ty, tx] = _distance(image, ty, tx, nnf[ty, tx, 0], nnf[ty, tx, 1], radius, np.inf)
 
 
+def texture_features(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """(h, w, 2) float32: mean |horizontal| and |vertical| grey gradient over a patch around each
+    pixel, from the known pixels only (the person's outline would read as texture)."""
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    known = (~hole).astype(np.float32)
+    size = (2 * PATCH_RADIUS + 1,) * 2
+    features = []
+    for axis in (1, 0):  # differences across columns, then across rows
+        step = np.abs(np.diff(grey, axis=axis))
+        both = known[:, 1:] * known[:, :-1] if axis == 1 else known[1:] * known[:-1]
+        pad = ((0, 0), (0, 1)) if axis == 1 else ((0, 1), (0, 0))
+        step, both = np.pad(step * both, pad), np.pad(both, pad)
+        mean = cv2.boxFilter(step, -1, size, normalize=False)
+        count = cv2.boxFilter(both, -1, size, normalize=False)
+        features.append(mean / np.maximum(count, 1.0))
+    return np.stack(features, axis=-1)
+
+
 def _pyramid(image: np.ndarray, hole: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """[(image float32, hole bool)] from full size down; a coarse pixel is a hole if any of its
-    fine pixels is, so no person colour leaks into the coarse levels."""
-    levels = [(image.astype(np.float32), hole)]
+    """[(image with texture channels (h, w, 5) float32, hole bool)] from full size down; a
+    coarse pixel is a hole if any of its fine pixels is, so no person colour leaks into the
+    coarse levels. The texture stays that of the full size, averaged."""
+    texture = TEXTURE_WEIGHT * texture_features(image, hole)
+    levels = [(np.concatenate([image.astype(np.float32), texture], axis=-1), hole)]
     while max(levels[-1][1].shape) > COARSEST_SIDE:
         fine, fine_hole = levels[-1]
         size = ((fine.shape[1] + 1) // 2, (fine.shape[0] + 1) // 2)
@@ -189,9 +214,7 @@ def patch_fill(image: np.ndarray, hole: np.ndarray, seed: int = 0) -> np.ndarray
             continue
         work = level.copy()
         if current is None:  # the coarsest usable level starts from a diffusion fill
-            small = np.clip(level + 0.5, 0, 255).astype(np.uint8)
-            work = cv2.inpaint(small, level_hole.astype(np.uint8), 3, cv2.INPAINT_TELEA)
-            work = work.astype(np.float32)
+            work = _diffused(level, level_hole)
             nnf = _random_matches(valid, shape, rng)
         else:
             up = cv2.resize(current, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
@@ -213,7 +236,17 @@ def patch_fill(image: np.ndarray, hole: np.ndarray, seed: int = 0) -> np.ndarray
         current = work
     if current is None:
         return cv2.inpaint(image, hole.astype(np.uint8), 3, cv2.INPAINT_TELEA)
-    return np.clip(current + 0.5, 0, 255).astype(np.uint8)
+    return np.clip(current[..., :3] + 0.5, 0, 255).astype(np.uint8)
+
+
+def _diffused(level: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """level (h, w, c) float32 with hole inpainted by Telea, one 32-bit channel at a time."""
+    mask = hole.astype(np.uint8)
+    channels = [
+        cv2.inpaint(np.ascontiguousarray(c), mask, 3, cv2.INPAINT_TELEA)
+        for c in level.transpose(2, 0, 1)
+    ]
+    return np.stack(channels, axis=-1)
 
 
 def _light_shift(filled: np.ndarray, image: np.ndarray, hole: np.ndarray, side: int) -> np.ndarray:
@@ -232,12 +265,18 @@ def _light_shift(filled: np.ndarray, image: np.ndarray, hole: np.ndarray, side: 
 
 
 def match_light(filled: np.ndarray, image: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    """filled (h, w, 3) uint8 with the slow light change inside hole (h, w) bool replaced by the
-    one diffused in from image's pixels around it (patches copied from a lighter or darker part
-    of the wall would leave a lighter or darker ghost of the person's shape), and, within
+    """filled (h, w, 3) uint8 with the slow light change inside hole (h, w) bool moved toward the
+    one diffused in from image's pixels around it, within LIGHT_LIMIT and TINT_LIMIT (patches
+    copied from a lighter or darker part of the wall would leave a lighter or darker ghost of
+    the person's shape), and, within
     SEAM_BAND px of the hole's edge, the finer one too (no visible outline)."""
     out = filled.astype(np.float32)
-    out[hole] += _light_shift(filled, image, hole, LIGHT_SIDE)[hole]
+    shift = _light_shift(filled, image, hole, LIGHT_SIDE)
+    light = shift.mean(axis=-1, keepdims=True)
+    tint = shift - light
+    tint_size = np.linalg.norm(tint, axis=-1, keepdims=True)
+    tint *= np.minimum(1.0, TINT_LIMIT / np.maximum(tint_size, 1e-6))
+    out[hole] += (np.clip(light, -LIGHT_LIMIT, LIGHT_LIMIT) + tint)[hole]
     inside = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3)
     fade = np.clip(1 - inside / SEAM_BAND, 0, 1) * hole
     seam = _light_shift(np.clip(out, 0, 255), image, hole, SEAM_SIDE)

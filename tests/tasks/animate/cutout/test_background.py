@@ -8,7 +8,8 @@ from tasks.align.face import FaceBox
 from tasks.animate.cutout import reference
 from tasks.animate.cutout.animator import DOMAIN
 from tasks.animate.cutout.background import clean_plate, mirror_outside, torso_underlay
-from tasks.animate.cutout.patchfill import patch_fill
+from tasks.animate.cutout import patchfill
+from tasks.animate.cutout.patchfill import match_light, patch_fill
 from tests.tasks.animate.cutout import figure
 
 PERSON_RED = 110  # red above this: at least ~30 % of the person's orange (background < 80)
@@ -87,6 +88,49 @@ def test_fill_has_the_texture_of_its_surroundings_not_a_blur():
     assert _local_contrast(filled[inner]) > 0.7 * _local_contrast(image[inner])
     assert np.abs(filled[hole].mean(axis=0) - image[ring].mean(axis=0)).max() < 8
     assert np.array_equal(filled[~hole], image[~hole])
+
+
+@pytest.mark.parametrize("texture_weight", [patchfill.TEXTURE_WEIGHT, 0.0])
+def test_a_hole_across_sky_and_rocks_gets_rock_texture_below_the_horizon(
+    monkeypatch, texture_weight
+):
+    """A smooth sky over grainy rocks of the same mean colour: a blurred coarse fill matches
+    the sky best, so colour alone smears sky into the rocks; the texture features do not."""
+    rng = np.random.default_rng(0)
+    image = np.full((192, 192, 3), 128.0)
+    image[96:] += rng.normal(0, 30, (96, 192, 1))  # grey grain
+    image = np.clip(image, 0, 255).astype(np.uint8)
+    hole = np.zeros(image.shape[:2], bool)
+    hole[40:176, 64:128] = True
+    monkeypatch.setattr(patchfill, "TEXTURE_WEIGHT", texture_weight)
+    filled = patch_fill(image, hole)
+    rocks = hole.copy()
+    rocks[:112] = False  # well below the horizon
+    ratio = _local_contrast(filled[112:176, 64:128]) / _local_contrast(image[112:176, :64])
+    sky = _local_contrast(filled[40:80, 64:128])
+    if texture_weight:
+        assert ratio > 0.7 and sky < 5
+    else:  # what the features fix
+        assert ratio < 0.7
+
+
+def test_light_matching_takes_a_walls_shading_but_not_a_neighbouring_objects_colour():
+    wall = np.tile(np.linspace(90, 210, 128)[None, :, None], (128, 1, 3))  # lit from the right
+    hole = np.zeros((128, 128), bool)
+    hole[32:96, 32:96] = True
+    flat = wall.copy()
+    flat[hole] = 150  # patches copied from the middle of the wall
+    lit = match_light(flat.astype(np.uint8), wall.astype(np.uint8), hole).astype(float)
+    ghost = np.abs(flat[hole] - wall[hole]).mean()
+    assert np.abs(lit[hole] - wall[hole]).mean() < 0.5 * ghost  # the wall's shading
+    flag = np.full((128, 128, 3), 180.0)
+    flag[:, :34] = (200, 30, 40)  # a red flag beside the hole
+    grey = np.where(hole[..., None], 180.0, flag).astype(np.uint8)
+    lit = match_light(grey, flag.astype(np.uint8), hole).astype(float)
+    inner = lit[40:88, 44:88]
+    hue = inner - inner.mean(axis=-1, keepdims=True)
+    assert np.linalg.norm(hue, axis=-1).max() <= patchfill.TINT_LIMIT + 2  # no red smear
+    assert np.abs(inner.mean(axis=-1) - 180).max() <= patchfill.LIGHT_LIMIT + 2
 
 
 def test_a_photo_extended_by_its_mirror_loses_the_mirrored_person_too(photo_and_body):
