@@ -13,6 +13,7 @@ composites it on the still background. No learned weights beyond MediaPipe's bun
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -36,6 +37,7 @@ from tasks.animate.cutout.bones import (
     rest_pose,
     retarget,
     shoulder_width,
+    side_cut_arms,
     width_ratios,
 )
 from tasks.animate.cutout.framing import Framer
@@ -159,6 +161,10 @@ class CutoutAnimator:
             point_labels = arms_over_legs(points, point_labels, self.body.joints)
         self.labels = np.full((height, width), -1, dtype=np.int8)
         self.labels[rows, cols] = point_labels
+        held = side_cut_arms(self.labels, self.body.joints, photo_box)
+        if held.any():
+            log.info("an arm runs out of the photo's side: it keeps the photo's pose")
+            self.proportions = replace(self.proportions, held=held)
         moving, still = self.body.mask, None  # what the sheets draw; the plate holds the rest
         if self.proportions.seated:
             # a seated photo's pelvis and legs stay as photographed (bones.retarget), so they

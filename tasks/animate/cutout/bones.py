@@ -17,7 +17,7 @@ rather than stretching the cut-out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -90,6 +90,8 @@ MIN_PATCH_FRACTION = 0.002  # of the person's pixels: smaller patches keep their
 COLOUR_MARGIN = 20.0  # Lab units by which another bone's colours must be nearer to win
 TORSO_BELOW_HIPS = 2.0  # the torso's reach below the hip line, as a divisor of its radius
 HEAD_SCALE_RANGE = (0.8, 1.25)  # the head follows the body's scale only this far
+ARM_CHAINS = ((2, 3, 4), (5, 6, 7))  # left, right arm: upper arm, forearm, hand
+SIDE_CUT = 0.1  # of the shoulder width: an arm with this many pixels on a side edge is cut
 STRETCH_RANGE = (0.35, 2.5)  # a limb's length ratio driving / reference is clipped to this
 
 
@@ -132,7 +134,9 @@ class Retarget:
     driving direction (0, or the photo's pose minus the clip's home where they differ by more
     than FOLDED_DEG: a folded leg keeps its fold and moves by the dance's change instead of
     being unfolded into streaks); seated: both thighs folded (a seated photo, crossed legs):
-    pelvis and legs stay as photographed, the upper body dances swaying about the hips.
+    pelvis and legs stay as photographed, the upper body dances swaying about the hips;
+    held (24,) bool: joints that keep the photo's pose, moved with their parent (an arm the
+    photo's side edge cuts: swung, its cut end would show as a stump; see `side_cut_arms`).
     """
 
     reference: np.ndarray
@@ -141,6 +145,7 @@ class Retarget:
     anchor: np.ndarray
     turns: np.ndarray
     seated: bool
+    held: np.ndarray = field(default_factory=lambda: np.zeros(24, dtype=bool))
 
 
 def fit_retarget(reference: np.ndarray, clip: np.ndarray) -> Retarget:
@@ -162,6 +167,21 @@ def fit_retarget(reference: np.ndarray, clip: np.ndarray) -> Retarget:
         turns=turns,
         seated=bool(np.all(turns[[4, 5]] != 0.0)),  # both knees: both thighs folded
     )
+
+
+def side_cut_arms(labels: np.ndarray, joints: np.ndarray, photo_box: tuple | None) -> np.ndarray:
+    """(24,) bool: the joints of each arm whose pixels in labels (h, w) (bone per pixel, -1
+    elsewhere) run into the left or right edge of photo_box (top, right, bottom, left; None: the
+    whole image), SIDE_CUT of the shoulder width of joints (24, 2) or more. The photo holds
+    such an arm out of the frame; what lies past the edge was never photographed."""
+    height, width = labels.shape
+    _, right, _, left = photo_box if photo_box is not None else (0, width, height, 0)
+    edges = np.concatenate([labels[:, left : left + 2], labels[:, right - 2 : right]], axis=1)
+    held = np.zeros(24, dtype=bool)
+    for chain in ARM_CHAINS:
+        if np.isin(edges, chain).sum() >= SIDE_CUT * shoulder_width(joints):
+            held[[BONES[bone].end for bone in chain]] = True
+    return held
 
 
 def rest_pose(clip: np.ndarray) -> np.ndarray:
@@ -196,6 +216,9 @@ def retarget(driving: np.ndarray, fit: Retarget) -> np.ndarray:
     out[:, NECK] = neck
     for joint in LIMB_ORDER:
         parent = PARENTS[joint]
+        if fit.held[joint]:
+            out[:, joint] = out[:, parent] + fit.reference[joint] - fit.reference[parent]
+            continue
         vector = (driving[:, joint] - driving[:, parent]) * fit.ratios[joint]
         cos, sin = np.cos(fit.turns[joint]), np.sin(fit.turns[joint])
         out[:, joint] = out[:, parent] + vector @ np.array([[cos, sin], [-sin, cos]])

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 POSE_WIDTHS = (12, 6)  # face widths around the chosen face the pose model sees (a T-pose spans
 # ~10), then, if it found someone else, a narrower window
 VISIBLE = 0.5  # MediaPipe landmark visibility above which a landmark replaces the driving joint
+ON_BODY = 0.9  # or, for a limb joint, share of the bone from its seen parent on the person mask
+# (MediaPipe is unsure of a limb running out of the frame, but its landmarks still lie on it)
 # SMPL joint <- MediaPipe Pose landmark(s) (averaged): shoulders, elbows, wrists, hands, hips,
 # knees, ankles, toes; MediaPipe's "left" is the person's left, as SMPL's is.
 SMPL_FROM_MEDIAPIPE = {
@@ -116,22 +118,41 @@ def grabcut_mask(
     return grabcut_matte(image, seeds, face_box)
 
 
-def fit_skeleton(landmarks: np.ndarray | None, driving: np.ndarray, size: tuple) -> np.ndarray:
+def _on_mask(mask: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+    """Share of the segment a -> b (pixels) whose points lie on mask (h, w) > 0.5."""
+    points = np.round(np.linspace(a, b, 32)).astype(int)
+    return float((mask[points[:, 1], points[:, 0]] > 0.5).mean())
+
+
+def fit_skeleton(
+    landmarks: np.ndarray | None,
+    driving: np.ndarray,
+    size: tuple,
+    mask: np.ndarray | None = None,
+) -> np.ndarray:
     """Reference joints (24, 2): the driving frame-0 joints moved onto the photo's landmarks.
 
     A similarity fitted on the visible shoulder (and hip) pairs carries the driving skeleton onto
     the photo; each visible landmark then replaces its joint, and an unseen joint keeps its
     driving offset from its (possibly moved) parent, so cut-off limbs keep the frame-0 pose.
+    With the person mask (h, w), a limb landmark MediaPipe is unsure of counts as seen when the
+    bone from its seen parent lies on the person.
     """
     height, width = size
     if landmarks is None:
         return driving.astype(np.float32)
-    seen = {
-        joint: landmarks[list(ids), :2].mean(axis=0)
-        for joint, ids in SMPL_FROM_MEDIAPIPE.items()
-        if landmarks[list(ids), 2].min() > VISIBLE
-        and np.all((landmarks[list(ids), :2] >= 0) & (landmarks[list(ids), :2] < (width, height)))
-    }
+    seen = {}
+    for joint, ids in sorted(SMPL_FROM_MEDIAPIPE.items()):  # parents before children
+        point = landmarks[list(ids), :2].mean(axis=0)
+        if not np.all(
+            (landmarks[list(ids), :2] >= 0) & (landmarks[list(ids), :2] < (width, height))
+        ):
+            continue
+        parent = PARENTS[joint]
+        if landmarks[list(ids), 2].min() > VISIBLE or (
+            mask is not None and parent in seen and _on_mask(mask, seen[parent], point) >= ON_BODY
+        ):
+            seen[joint] = point
     pairs = [pair for pair in ANCHORS if pair[0] in seen and pair[1] in seen]
     if not pairs:
         return driving.astype(np.float32)
@@ -192,5 +213,5 @@ def read_reference(
             "no person found around the detected face in the reference photo; "
             "use a photo showing one person's head and upper body against a plain background"
         )
-    joints = fit_skeleton(landmarks, driving_joints, image.shape[:2])
+    joints = fit_skeleton(landmarks, driving_joints, image.shape[:2], mask)
     return ReferenceBody(mask=mask, joints=joints, source=source)

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 
 from tasks.animate.cutout.bones import (
@@ -15,6 +17,7 @@ from tasks.animate.cutout.bones import (
     part_to_bone,
     rest_pose,
     retarget,
+    side_cut_arms,
     skin_weights,
 )
 from tests.tasks.animate.cutout.driving import T_POSE_FACE as FACE
@@ -78,6 +81,30 @@ def test_retarget_keeps_the_photo_proportions_and_a_folded_leg():
     assert np.allclose(home[[16, 18, 20]], photo[[16, 18, 20]], atol=1e-6)  # photo's arm
     assert np.allclose(home[7] - home[4], photo[7] - photo[4], atol=1e-6)  # still folded
     assert np.allclose(home[[5, 8]], photo[[5, 8]], atol=1e-6)  # the straight leg follows
+
+
+def test_an_arm_the_photos_side_edge_cuts_keeps_the_photos_pose_the_other_dances():
+    """The T-pose's right hand runs into the image's left edge: that arm is held as
+    photographed (swung, its cut end would show), moved with its shoulder; the left arm,
+    inside the frame, takes the dance's raise."""
+    labels = np.full((340, 220), -1, dtype=np.int8)
+    labels[110:121, 0:40] = 7  # right hand, at the left edge
+    labels[110:121, 40:70] = 6
+    labels[110:121, 160:200] = 3  # left forearm, ends inside
+    held = side_cut_arms(labels, JOINTS, None)
+    assert np.flatnonzero(held).tolist() == [19, 21, 23]
+    labels[:, :3] = -1  # the hand ends 3 px inside
+    assert not side_cut_arms(labels, JOINTS, (0, 220, 340, 0)).any()
+    raised = JOINTS.copy()
+    for joint in (18, 20, 22, 19, 21, 23):  # both arms raised about their shoulders
+        shoulder = JOINTS[16 if joint % 2 == 0 else 17]
+        raised[joint] = shoulder + (JOINTS[joint] - shoulder) @ np.array([[0, 1], [-1, 0]])
+    clip = np.stack([JOINTS, raised + (4.0, 0.0)])
+    fit = replace(fit_retarget(JOINTS, clip), held=held)
+    posed = retarget(clip, fit)
+    for frame in posed:
+        assert np.allclose(frame[[19, 21, 23]] - frame[17], JOINTS[[19, 21, 23]] - JOINTS[17])
+    assert np.allclose(posed[1, 20] - posed[1, 16], raised[20] - raised[16], atol=1e-6)
 
 
 def test_a_seated_photo_keeps_its_legs_and_sways_the_upper_body_about_its_hips():

@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 
 from tasks.animate.cutout import reference
@@ -27,6 +28,27 @@ def test_skeleton_moves_onto_the_photo_and_keeps_unseen_offsets():
     assert np.allclose(joints[18], left_elbow)
     offset = T_POSE_JOINTS[20] - T_POSE_JOINTS[18]
     assert np.allclose(joints[20], np.array(left_elbow) + offset, atol=1e-4)  # unseen wrist
+
+
+def test_an_unsure_limb_landmark_counts_where_its_bone_lies_on_the_person():
+    """An arm running out of the frame: MediaPipe places its elbow and wrist on it but is
+    unsure of them; the mask shows the bone is there. A faint knee off the mask stays unseen."""
+    shoulder = T_POSE_JOINTS[16]
+    elbow, wrist = shoulder + (0.0, 50.0), shoulder + (-40.0, 80.0)  # hangs, then turns out
+    marks = _landmarks(
+        {11: tuple(shoulder), 12: tuple(T_POSE_JOINTS[17]), 23: tuple(T_POSE_JOINTS[1])}
+    )
+    marks[13] = (*elbow, 0.1)
+    marks[15] = (*wrist, 0.1)
+    marks[25] = (*(T_POSE_JOINTS[4] + (60.0, 0.0)), 0.1)  # a faint knee beside the body
+    mask = np.zeros((340, 220), np.float32)
+    cv2.line(mask, tuple(np.int32(shoulder)), tuple(np.int32(elbow)), 1.0, 9)
+    cv2.line(mask, tuple(np.int32(elbow)), tuple(np.int32(wrist)), 1.0, 9)
+    joints = fit_skeleton(marks, T_POSE_JOINTS, (340, 220), mask)
+    assert np.allclose(joints[18], elbow) and np.allclose(joints[20], wrist)
+    without = fit_skeleton(marks, T_POSE_JOINTS, (340, 220))
+    assert not np.allclose(without[20], wrist)  # a T-pose guess
+    assert np.allclose(joints[4], without[4])  # the knee's bone is not on the person
 
 
 def test_skeleton_without_landmarks_or_shoulders_is_the_driving_one():
