@@ -5,10 +5,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from tasks.align.canvas import place_photo, placement
 from tasks.align.face import FaceBox
-from tasks.animate.cutout import reference
+from tasks.animate.cutout import patchfill, reference
 from tasks.animate.cutout.animator import DOMAIN
 from tasks.animate.cutout.background import clean_plate, mirror_outside, torso_underlay
-from tasks.animate.cutout import patchfill
 from tasks.animate.cutout.patchfill import match_light, patch_fill
 from tests.tasks.animate.cutout import figure
 
