@@ -121,7 +121,9 @@ def grabcut_mask(
 def _on_mask(mask: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
     """Share of the segment a -> b (pixels) whose points lie on mask (h, w) > 0.5."""
     points = np.round(np.linspace(a, b, 32)).astype(int)
-    return float((mask[points[:, 1], points[:, 0]] > 0.5).mean())
+    cols = np.clip(points[:, 0], 0, mask.shape[1] - 1)
+    rows = np.clip(points[:, 1], 0, mask.shape[0] - 1)
+    return float((mask[rows, cols] > 0.5).mean())
 
 
 def fit_skeleton(

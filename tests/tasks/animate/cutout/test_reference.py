@@ -49,6 +49,8 @@ def test_an_unsure_limb_landmark_counts_where_its_bone_lies_on_the_person():
     without = fit_skeleton(marks, T_POSE_JOINTS, (340, 220))
     assert not np.allclose(without[20], wrist)  # a T-pose guess
     assert np.allclose(joints[4], without[4])  # the knee's bone is not on the person
+    marks[15] = (219.6, wrist[1], 0.1)  # at the last column, rounded past it
+    fit_skeleton(marks, T_POSE_JOINTS, (340, 220), mask)
 
 
 def test_skeleton_without_landmarks_or_shoulders_is_the_driving_one():
