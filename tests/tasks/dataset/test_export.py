@@ -169,7 +169,7 @@ def test_every_per_frame_member_has_the_same_frames_and_fps(synth):
     index = pd.read_parquet(synth["index"]).set_index("key_animate")
     store = Store(synth["store"])
     for member, truth, margin in (
-        ("output.mp4", store.open("animate", key)["frames"][:], 4),
+        ("output.mp4", store.open("animate", key)["frames"][:], 2.5),  # a calm sway: 3.5x
         ("driving.mp4", store.open("align", index.loc[key, "key_align"])["rgb"][:], 1.5),
     ):
         video = decode_video(sample[member])
