@@ -21,6 +21,9 @@ from numba import njit
 
 from tasks.animate.cutout.background import clean_plate, mirror_outside, torso_underlay
 from tasks.animate.cutout.bones import (
+    BONES,
+    HIPS,
+    NECK,
     NUM_BONES,
     TORSO,
     Retarget,
@@ -163,8 +166,13 @@ class CutoutAnimator:
         self.labels[rows, cols] = point_labels
         held = side_cut_arms(self.labels, self.body.joints, photo_box)
         if held.any():
+            # the torso's sheet carries it, so the arm, and the cloth its bone line crosses,
+            # never tear from the body; its joints follow for the drawn skeleton
             log.info("an arm runs out of the photo's side: it keeps the photo's pose")
             self.proportions = replace(self.proportions, held=held)
+            cut = [bone for bone in ARMS if held[BONES[bone].end]]
+            self.labels[np.isin(self.labels, cut)] = TORSO
+            point_labels = self.labels[rows, cols]
         moving, still = self.body.mask, None  # what the sheets draw; the plate holds the rest
         if self.proportions.seated:
             # a seated photo's pelvis and legs stay as photographed (bones.retarget), so they
@@ -173,7 +181,9 @@ class CutoutAnimator:
             self.labels[still] = -1
             moving = np.where(still, 0.0, self.body.mask).astype(self.body.mask.dtype)
         reach = UNDERLAY_REACH * shoulder_width(self.body.joints)
-        fill, underlay = torso_underlay(reference, self.labels, BODY, ARMS, reach)
+        joints = self.body.joints
+        spine = (joints[NECK], joints[list(HIPS)].mean(axis=0))
+        fill, underlay = torso_underlay(reference, self.labels, BODY, ARMS, reach, spine)
         # the torso also carries the tops of the thighs in its garment, below every sheet: where
         # the legs part, the crotch between them shows the trousers, not the plate
         fill |= hip_band(

@@ -10,6 +10,7 @@ from tasks.animate.cutout.patchfill import match_light, patch_fill
 from tasks.animate.cutout.shadow import cast_shadow
 
 UNDERLAY_BAND = 0.03  # of the body's height: rows whose body extent bounds the underlay of a row
+SEAM = 2  # px of body along an arm's outline that the underlay redraws
 MATTE_FLOOR = 0.02  # matte value above which a pixel may carry the person's colour
 
 
@@ -63,6 +64,7 @@ def torso_underlay(
     body: tuple[int, ...],
     arms: tuple[int, ...],
     reach: float = np.inf,
+    spine: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """What the body shows once an arm lying across it moves away.
 
@@ -88,6 +90,11 @@ def torso_underlay(
     band = 2 * round(UNDERLAY_BAND * np.ptp(rows)) + 1
     first = minimum_filter1d(first, band, mode="nearest")
     last = maximum_filter1d(last, band, mode="nearest")
+    if spine is not None:  # an arm hanging over the body's edge hides where it ends: the body
+        # is as wide on that side of the spine (points (x, y) from neck to hips) as on the other
+        (x0, y0), (x1, y1) = spine
+        centre = x0 + (np.arange(len(first)) - y0) * (x1 - x0) / max(y1 - y0, 1e-6)
+        first, last = np.minimum(first, 2 * centre - last), np.maximum(last, 2 * centre - first)
     fill = np.isin(labels, arms) & (cols >= first[:, None]) & (cols <= last[:, None])
     # only near the torso, whose sheet draws the underlay: a hand on a far knee would be carried
     # by the torso's motion as a loose shard
@@ -95,17 +102,36 @@ def torso_underlay(
     fill &= cv2.distanceTransform(torso, cv2.DIST_L2, 5) <= reach
     if not fill.any():
         return fill, image
-    # sources: the body's pixels away from its edges (the edge pixels mix in wall and arm)
+    # sources: the body's pixels away from its edges (the edge pixels mix in wall and arm); the
+    # body's pixels along the arm's outline, a dark seam of arm and shadow, are redrawn too
+    near_arm = cv2.dilate(fill.astype(np.uint8), np.ones((2 * SEAM + 1,) * 2, np.uint8)) > 0
     source = cv2.erode(own.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    source &= ~cv2.dilate(fill.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    source &= ~cv2.dilate(near_arm.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     if not source.any():
         source = own & ~fill
-    # everything else in the box around body and fill is hole: Telea draws from the body alone
-    x, y, w, h = cv2.boundingRect((own | fill).astype(np.uint8))
-    box = (slice(y, y + h), slice(x, x + w))
-    filled = cv2.inpaint(
-        np.ascontiguousarray(image[box]), (~source[box]).astype(np.uint8), 5, cv2.INPAINT_TELEA
-    )
-    underlay = image.copy()
-    underlay[box][fill[box]] = filled[fill[box]]
-    return fill, underlay
+    return fill, mirror_rows(image, source, fill | (near_arm & own))
+
+
+def mirror_rows(image: np.ndarray, source: np.ndarray, fill: np.ndarray) -> np.ndarray:
+    """image (h, w, 3) with each fill (h, w) bool pixel copied from the source pixel mirrored
+    across the nearest source pixel on its row (the edge pixel where the mirror leaves the
+    source). Clothes run in horizontal bands: the waist a hand uncovers continues the skin, belt
+    and jeans of its own row, where a fill from the whole body would copy jeans beside skin.
+    Rows without a source pixel are inpainted (Telea) from the source alone."""
+    height, width = source.shape
+    cols = np.arange(width)
+    left = np.maximum.accumulate(np.where(source, cols, -1), axis=1)
+    right = np.minimum.accumulate(np.where(source, cols, width)[:, ::-1], axis=1)[:, ::-1]
+    rows, xs = np.nonzero(fill)
+    near_left, near_right = left[rows, xs], right[rows, xs]
+    found = (near_left >= 0) | (near_right < width)
+    from_left = (near_left >= 0) & ((near_right >= width) | (xs - near_left <= near_right - xs))
+    edge = np.where(from_left, near_left, near_right)
+    mirrored = np.clip(2 * edge - xs, 0, width - 1)
+    mirrored = np.where(source[rows, mirrored], mirrored, edge)
+    out = image.copy()
+    out[rows[found], xs[found]] = image[rows[found], mirrored[found]]
+    if not found.all():
+        telea = cv2.inpaint(image, (~source).astype(np.uint8), 5, cv2.INPAINT_TELEA)
+        out[rows[~found], xs[~found]] = telea[rows[~found], xs[~found]]
+    return out

@@ -158,10 +158,18 @@ def _pyramid(image: np.ndarray, hole: np.ndarray) -> list[tuple[np.ndarray, np.n
     while max(levels[-1][1].shape) > COARSEST_SIDE:
         fine, fine_hole = levels[-1]
         size = ((fine.shape[1] + 1) // 2, (fine.shape[0] + 1) // 2)
-        coarse = cv2.resize(fine, size, interpolation=cv2.INTER_AREA)
+        coarse = _resize(fine, size, cv2.INTER_AREA)
         coarse_hole = cv2.resize(fine_hole.astype(np.float32), size, interpolation=cv2.INTER_AREA)
         levels.append((coarse, coarse_hole > 0))
     return levels[::-1]
+
+
+def _resize(image: np.ndarray, size: tuple[int, int], interpolation: int) -> np.ndarray:
+    """cv2.resize of (h, w, c) float32 to size (w, h), colour and texture apart (OpenCV's area
+    resize takes at most 4 channels unless the factor is a whole number)."""
+    parts = [cv2.resize(image[..., :3], size, interpolation=interpolation)]
+    parts.append(cv2.resize(image[..., 3:], size, interpolation=interpolation))
+    return np.concatenate(parts, axis=-1)
 
 
 def _valid_sources(hole: np.ndarray, radius: int) -> np.ndarray:
@@ -217,7 +225,7 @@ def patch_fill(image: np.ndarray, hole: np.ndarray, seed: int = 0) -> np.ndarray
             work = _diffused(level, level_hole)
             nnf = _random_matches(valid, shape, rng)
         else:
-            up = cv2.resize(current, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+            up = _resize(current, (shape[1], shape[0]), cv2.INTER_LINEAR)
             work[level_hole] = up[level_hole]
             nnf = _upsampled_matches(nnf, shape, valid, rng)
         covered = cv2.dilate(level_hole.astype(np.uint8), np.ones((2 * radius + 1,) * 2, np.uint8))

@@ -180,6 +180,43 @@ def test_torso_underlay_continues_torso_and_jeans_never_the_wall():
     assert np.abs(colour[60, 17:24] - jeans).max() < 40
 
 
+def test_an_arm_over_the_bodys_edge_uncovers_as_much_body_as_the_other_side_shows():
+    """The arm hangs over the body's right edge, hiding where the body ends: the underlay
+    takes the width the other side of the spine shows, and each row continues its own band
+    (top, bare waist, belt, jeans), not whichever garment is largest."""
+    wall, top, skin, belt, jeans = (
+        (235,) * 3,
+        (250, 250, 250),
+        (120, 70, 40),
+        (20,) * 3,
+        (60, 90, 170),
+    )
+    bands = ((10, 30, top), (30, 38, skin), (38, 42, belt), (42, 76, jeans))
+    labels = np.full((80, 80), -1, dtype=np.int8)
+    labels[10:76, 20:60] = 0  # a body 40 px wide about the spine x = 40
+    image = np.full((80, 80, 3), wall, dtype=np.uint8)
+    for start, stop, colour in bands:
+        image[start:stop, 20:60] = colour
+    labels[10:70, 50:66] = 3  # the arm over the right edge, past it onto the wall
+    image[labels == 3] = (90, 50, 30)
+    spine = (np.array([40.0, 5.0]), np.array([40.0, 45.0]))
+    without, _ = torso_underlay(image, labels, (0,), (3,))
+    fill, underlay = torso_underlay(image, labels, (0,), (3,), spine=spine)
+    assert not without[20, 55] and fill[20, 50:60].all() and not fill[20, 61:].any()
+    for start, stop, colour in bands:
+        rows = slice(start + 1, min(stop, 70) - 1)
+        assert np.abs(underlay[rows, 50:60].astype(int) - colour).max() < 30, colour
+
+
+def test_patch_fill_takes_images_of_any_size():
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, (101, 77, 3)).astype(np.uint8)
+    hole = np.zeros((101, 77), bool)
+    hole[30:60, 20:50] = True
+    filled = patch_fill(image, hole)
+    assert filled.shape == image.shape and np.array_equal(filled[~hole], image[~hole])
+
+
 def test_torso_underlay_leaves_a_hand_on_a_far_knee_to_the_hand():
     """The torso's sheet carries the underlay: a hand resting on a knee far from the torso
     would swing about with the torso as a loose shard, so it uncovers nothing."""

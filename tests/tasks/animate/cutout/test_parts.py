@@ -199,3 +199,25 @@ def test_a_travelling_half_body_dancer_keeps_its_head_in_frame(monkeypatch):
     head = int(bone_pixels(photo, HEAD).sum())
     for frame in frames:
         assert bone_pixels(frame, HEAD).sum() > 0.9 * head
+
+
+def test_an_arm_the_photos_side_cuts_stays_whole_and_runs_out_of_the_frame(monkeypatch):
+    """The photo's right arm reaches out of its left edge: swung by the dance, it would end in
+    a cut stump; it keeps the photo's pose, its pieces always run into the edge, while the left
+    arm, inside the frame, dances."""
+    reach = FIGURE.copy()
+    reach[[19, 21, 23]] = [(70, 90), (20, 96), (-10, 98)]  # out to the left, past x = 0
+    photo, mask = photo_of(reach)
+    assert bone_pixels(photo[:, :1], 7).any()  # the hand is cut by the edge
+    clip = dance(reach)
+    frames, _ = animate(monkeypatch, photo, mask, reach, FACE_BOX, clip)
+    left_arm = []
+    for frame in frames:
+        right_arm = np.any([bone_pixels(frame, bone) for bone in (5, 6, 7)], axis=0)
+        pieces, count = ndimage.label(right_arm)
+        sizes = ndimage.sum(right_arm, pieces, range(1, count + 1))
+        at_edge = set(np.unique(pieces[:, 0])) - {0}
+        assert all(i + 1 in at_edge for i, size in enumerate(sizes) if size > 20)
+        assert right_arm.sum() > 0.8 * np.any([bone_pixels(photo, b) for b in (5, 6, 7)], 0).sum()
+        left_arm.append(bone_pixels(frame, 3))
+    assert (left_arm[0] != left_arm[-1]).mean() > 0.005  # the other arm moved
