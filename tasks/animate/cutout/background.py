@@ -10,6 +10,7 @@ from tasks.animate.cutout.patchfill import match_light, patch_fill
 from tasks.animate.cutout.shadow import cast_shadow
 
 UNDERLAY_BAND = 0.03  # of the body's height: rows whose body extent bounds the underlay of a row
+MIRROR_WIDTH = 1.5  # typical half-widths of the body beyond which a free side is no measure
 SEAM = 2  # px of body along an arm's outline that the underlay redraws
 MATTE_FLOOR = 0.02  # matte value above which a pixel may carry the person's colour
 
@@ -83,6 +84,8 @@ def torso_underlay(
     cols = np.arange(labels.shape[1])
     first = np.where(own, cols, labels.shape[1]).min(axis=1)
     last = np.where(own, cols, -1).max(axis=1)
+    if spine is not None:
+        first, last = _mirrored_edges(labels, arms, rows, first, last, spine)
     # rows an arm hides completely (lying across the body) take their neighbours' extent
     inside = np.arange(rows[0], rows[-1] + 1)
     first[inside] = np.interp(inside, rows, first[rows])
@@ -90,11 +93,6 @@ def torso_underlay(
     band = 2 * round(UNDERLAY_BAND * np.ptp(rows)) + 1
     first = minimum_filter1d(first, band, mode="nearest")
     last = maximum_filter1d(last, band, mode="nearest")
-    if spine is not None:  # an arm hanging over the body's edge hides where it ends: the body
-        # is as wide on that side of the spine (points (x, y) from neck to hips) as on the other
-        (x0, y0), (x1, y1) = spine
-        centre = x0 + (np.arange(len(first)) - y0) * (x1 - x0) / max(y1 - y0, 1e-6)
-        first, last = np.minimum(first, 2 * centre - last), np.maximum(last, 2 * centre - first)
     fill = np.isin(labels, arms) & (cols >= first[:, None]) & (cols <= last[:, None])
     # only near the torso, whose sheet draws the underlay: a hand on a far knee would be carried
     # by the torso's motion as a loose shard
@@ -110,6 +108,41 @@ def torso_underlay(
     if not source.any():
         source = own & ~fill
     return fill, mirror_rows(image, source, fill | (near_arm & own))
+
+
+def _mirrored_edges(
+    labels: np.ndarray,
+    arms: tuple[int, ...],
+    rows: np.ndarray,
+    first: np.ndarray,
+    last: np.ndarray,
+    spine: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """first, last (h,) columns of the body with, on each of `rows` where an arm lies against
+    one edge and the other edge meets the background, the hidden edge as far from the spine
+    (points (x, y) from neck to hips) as the free one: an arm hanging down the body's side
+    hides where the body ends. A free side wider than MIRROR_WIDTH typical half-widths (an arm
+    the body carries, out to the frame's edge) is no measure of the body."""
+    height, width = labels.shape
+    (x0, y0), (x1, y1) = spine
+    centre = x0 + (rows - y0) * (x1 - x0) / max(y1 - y0, 1e-6)
+    left, right = first[rows], last[rows]
+    outside_left = labels[rows, np.maximum(left - 1, 0)]
+    outside_right = labels[rows, np.minimum(right + 1, width - 1)]
+    left_free = (left > 0) & (outside_left == -1)
+    right_free = (right < width - 1) & (outside_right == -1)
+    left_hidden, right_hidden = np.isin(outside_left, arms), np.isin(outside_right, arms)
+    half_left, half_right = centre - left, right - centre
+    free_halves = np.concatenate([half_left[left_free], half_right[right_free]])
+    if not free_halves.size:
+        return first, last
+    typical = MIRROR_WIDTH * np.median(free_halves)
+    grow_right = right_hidden & left_free & (half_left <= typical)
+    grow_left = left_hidden & right_free & (half_right <= typical)
+    first, last = first.copy(), last.copy()
+    last[rows[grow_right]] = np.maximum(right, np.round(centre + half_left))[grow_right]
+    first[rows[grow_left]] = np.minimum(left, np.round(centre - half_right))[grow_left]
+    return first, last
 
 
 def mirror_rows(image: np.ndarray, source: np.ndarray, fill: np.ndarray) -> np.ndarray:

@@ -203,6 +203,10 @@ def test_an_arm_over_the_bodys_edge_uncovers_as_much_body_as_the_other_side_show
     without, _ = torso_underlay(image, labels, (0,), (3,))
     fill, underlay = torso_underlay(image, labels, (0,), (3,), spine=spine)
     assert not without[20, 55] and fill[20, 50:60].all() and not fill[20, 61:].any()
+    carried = labels.copy()
+    carried[20:24, 0:20] = 0  # the body carries an arm out to the frame's left edge there
+    wide, _ = torso_underlay(image, carried, (0,), (3,), spine=spine)
+    assert not wide[22, 61:].any()  # no measure of the body's width: no flap on the right
     for start, stop, colour in bands:
         rows = slice(start + 1, min(stop, 70) - 1)
         assert np.abs(underlay[rows, 50:60].astype(int) - colour).max() < 30, colour
