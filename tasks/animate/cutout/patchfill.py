@@ -19,8 +19,8 @@ import numpy as np
 from numba import njit
 
 PATCH_RADIUS = 3  # 7x7 patches
-COARSEST_SIDE = 64  # px: the pyramid stops once the long side is this small (a smaller
-# start loses where the hole meets the objects around it: a flag ends at the hole, not through it)
+COARSEST_SIDE = 48  # px: the pyramid stops once the long side is this small (starting at 64
+# left hard steps of light across plain walls, where the hole is most of the coarsest level)
 COARSE_ITERATIONS = 6  # search + vote rounds per coarse level (cheap there)
 FINE_ITERATIONS = 1  # rounds at the finest level, where a round costs the most (it starts
 # from the next level's matches, already refined)
