@@ -72,9 +72,10 @@ def torso_underlay(
     Returns fill (h, w) bool, the arm pixels (labels in `arms`) between the leftmost and the
     rightmost pixel of the `body` bones (torso and legs) on nearly the same rows (an arm
     hanging beside the body stays outside) and at most `reach` px from the torso (label 0),
-    and image (h, w, 3) uint8 with those pixels
-    inpainted (Telea) from the body's own pixels only: the wall beside the body and the arm's
-    skin never bleed into the torso or jeans it uncovers.
+    and image (h, w, 3) uint8 with those pixels (and the body's own SEAM px along them) copied
+    from the body's own pixels on their row (`mirror_rows`): the wall beside the body and the
+    arm's skin never bleed into the torso or jeans it uncovers. With the spine, an edge the arm
+    hides is found by mirroring the free one (`_mirrored_edges`).
     """
     own = np.isin(labels, body)
     fill = np.zeros(labels.shape, dtype=bool)
@@ -123,7 +124,7 @@ def _mirrored_edges(
     (points (x, y) from neck to hips) as the free one: an arm hanging down the body's side
     hides where the body ends. A free side wider than MIRROR_WIDTH typical half-widths (an arm
     the body carries, out to the frame's edge) is no measure of the body."""
-    height, width = labels.shape
+    width = labels.shape[1]
     (x0, y0), (x1, y1) = spine
     centre = x0 + (rows - y0) * (x1 - x0) / max(y1 - y0, 1e-6)
     left, right = first[rows], last[rows]
@@ -151,7 +152,7 @@ def mirror_rows(image: np.ndarray, source: np.ndarray, fill: np.ndarray) -> np.n
     source). Clothes run in horizontal bands: the waist a hand uncovers continues the skin, belt
     and jeans of its own row, where a fill from the whole body would copy jeans beside skin.
     Rows without a source pixel are inpainted (Telea) from the source alone."""
-    height, width = source.shape
+    width = source.shape[1]
     cols = np.arange(width)
     left = np.maximum.accumulate(np.where(source, cols, -1), axis=1)
     right = np.minimum.accumulate(np.where(source, cols, width)[:, ::-1], axis=1)[:, ::-1]

@@ -32,7 +32,7 @@ TINT_LIMIT = 8.0  # neighbouring object, a flag beside the hole) and this much c
 SEAM_SIDE = 256  # px: and near the hole's edge at this finer one
 SEAM_BAND = 12  # px inside the hole's edge over which the finer match fades out
 LIGHT_BLUR = 1.5  # px at those sides: only the light's change, not the texture, is matched
-TEXTURE_WEIGHT = 7.0  # texture features' weight against colour (Newson et al.'s lambda = 50)
+TEXTURE_WEIGHT = 7.0  # texture features' scale against colour (squared: Newson et al.'s lambda 50)
 
 
 @njit(cache=True)
