@@ -47,6 +47,15 @@ OFFSETS = np.array(
         [-0.0887537, -0.00865157, -0.01010708],
     ]
 )
+# DensePose part (1..24) -> the SMPL bone (start, end joint) that carries it. Hands and feet ride
+# on their forearm and shin (their own bones are too short in 2D to give a direction); torso and
+# head (1, 2, 23, 24) follow the spine.
+DENSEPOSE_BONES = {
+    15: (16, 18), 17: (16, 18), 16: (17, 19), 18: (17, 19),  # upper arms
+    19: (18, 20), 21: (18, 20), 4: (18, 20), 20: (19, 21), 22: (19, 21), 3: (19, 21),  # forearms
+    8: (1, 4), 10: (1, 4), 7: (2, 5), 9: (2, 5),  # upper legs
+    12: (4, 7), 14: (4, 7), 11: (5, 8), 13: (5, 8), 5: (4, 7), 6: (5, 8),  # lower legs, feet
+}  # fmt: skip
 FOOT_JOINTS = (7, 8, 10, 11)  # left ankle, right ankle, left toe, right toe (EDGE contact order)
 CONTACT_SPEED = 0.01  # m/frame: EDGE labels a foot joint in contact below this speed
 UPRIGHT = Rotation.from_euler("x", 90, degrees=True)  # SMPL y-up body -> z-up world

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from tasks.body.skeleton import DENSEPOSE_BONES
+
 PERSON = 0.5  # segmentation probability above which a pixel is person
 COVER_TOLERANCE = 0.025  # a driving pixel this close to the dancer counts as covered
 MAX_SHIFT = 0.2  # the driving silhouette may slide this far onto the dancer before coverage
@@ -43,6 +45,12 @@ ARM_PARTS = (3, 4, 15, 16, 17, 18, 19, 20, 21, 22)  # DensePose arms and hands
 CARRIED = 0.012  # a forearm pixel matching the photo this close still counts (the torso moved)
 BODY_AROUND = 0.03  # the dancer's colour around a spot: its body averaged at this scale
 NECK, HIPS = 12, (1, 2)  # SMPL joints: the spine a drawn body is matched by
+MIN_BONE = 0.15  # of the spine: a limb bone this short in 2D gives no direction (turns with it)
+BONE_STRETCH = (0.25, 4.0)  # drawn / driving length of a limb bone, relative to the spine's
+BONE_PARTS = {
+    bone: tuple(p for p, b in DENSEPOSE_BONES.items() if b == bone)
+    for bone in dict.fromkeys(DENSEPOSE_BONES.values())
+}  # SMPL bone -> the DensePose parts it carries
 ALWAYS_SHOWN = (1, 2, 23, 24)  # torso and head: the align stage found the photo's face
 SHOWN_UNDER_PHOTO = 0.3  # without landmarks, a part this much under the photo's person is shown
 # DensePose part -> MediaPipe Pose landmarks (proximal, distal) of its segment; "left" is the
@@ -186,25 +194,62 @@ def register(silhouette: np.ndarray, dancer: np.ndarray) -> np.ndarray:
 
 
 def framed_parts(parts: np.ndarray, driving: np.ndarray, drawn: np.ndarray) -> np.ndarray:
-    """parts (h, w) uint8 moved by the similarity that takes the driving spine (neck and the
-    middle of the hips, of joints (24, 2)) onto the spine the animator drew (24, 2): an animator
-    that frames the dance as the photo is (a cut-out pinned at its cut edges) draws the body
-    elsewhere, and farther than `register` slides, yet must be asked for the parts there. The
-    spine alone decides: a photo turned aside has narrower shoulders than the driving body,
-    which would shrink the parts asked for."""
-    ends = [np.complex128(complex(*p)) for p in _spine(driving) + _spine(drawn)]
-    if abs(ends[0] - ends[1]) < 1e-6:  # no spine to match: leave the parts where they are
+    """parts (h, w) uint8 moved onto the skeleton the animator drew (24, 2) from the driving
+    joints (24, 2): torso and head by the similarity that takes the driving spine (neck and the
+    middle of the hips) onto the drawn one, each limb part by its bone (DENSEPOSE_BONES): turned
+    onto the drawn bone, scaled along it by their length ratio and across it by the spine's scale.
+
+    An animator that frames the dance as the photo is (a cut-out pinned at its cut edges) draws
+    the body elsewhere, and farther than `register` slides; one that keeps a limb in the photo's
+    pose (a seated photo's legs, arms the frame cuts) draws that limb elsewhere too. Both are
+    asked for the parts where they drew them. The spine alone scales: a photo turned aside has
+    narrower shoulders than the driving body, which would shrink the parts asked for."""
+    driving, drawn = (np.asarray(j, np.float64) @ np.array([1, 1j]) for j in (driving, drawn))
+    (neck, hips), (neck2, hips2) = _spine(driving), _spine(drawn)
+    if abs(neck - hips) < 1e-6:  # no spine to match: leave the parts where they are
         return parts
-    turn = (ends[2] - ends[3]) / (ends[0] - ends[1])  # scale and rotation
-    shift = ends[3] - turn * ends[1]
-    matrix = np.float32([[turn.real, -turn.imag, shift.real], [turn.imag, turn.real, shift.imag]])
-    return cv2.warpAffine(parts, matrix, parts.shape[::-1], flags=cv2.INTER_NEAREST)
+    turn = (neck2 - hips2) / (neck - hips)  # scale and rotation
+    size = parts.shape[::-1]
+    limbs = np.isin(parts, list(DENSEPOSE_BONES))
+    placed = cv2.warpAffine(
+        np.where(limbs, 0, parts), _affine(_rotation(turn), hips, hips2), size,
+        flags=cv2.INTER_NEAREST,
+    )  # fmt: skip
+    shortest = MIN_BONE * abs(neck - hips)
+    for (start, end), group in BONE_PARTS.items():
+        bone = np.where(np.isin(parts, group), parts, 0)
+        if not bone.any():
+            continue
+        vector, drawn_vector = driving[end] - driving[start], drawn[end] - drawn[start]
+        linear = _rotation(turn)  # a bone too short to give a direction turns with the spine
+        if min(abs(vector), abs(drawn_vector) / abs(turn)) >= shortest:
+            along = np.clip(abs(drawn_vector) / abs(vector * turn), *BONE_STRETCH)
+            linear = (
+                _rotation(drawn_vector / abs(drawn_vector))
+                @ np.diag([along * abs(turn), abs(turn)])
+                @ _rotation(vector / abs(vector)).T
+            )
+        moved = cv2.warpAffine(
+            bone, _affine(linear, driving[start], drawn[start]), size, flags=cv2.INTER_NEAREST
+        )
+        placed = np.where(moved > 0, moved, placed)
+    return placed
 
 
-def _spine(joints: np.ndarray) -> list[np.ndarray]:
-    """[neck, middle of the hips] of SMPL joints (24, 2)."""
-    joints = np.asarray(joints, np.float64)
-    return [joints[NECK], joints[list(HIPS)].mean(axis=0)]
+def _spine(joints: np.ndarray) -> tuple[complex, complex]:
+    """(neck, middle of the hips) of joints (24,) complex."""
+    return complex(joints[NECK]), complex(joints[list(HIPS)].mean())
+
+
+def _rotation(factor: complex) -> np.ndarray:
+    """(2, 2) matrix of multiplying by the complex factor (a turn and a scale)."""
+    return np.array([[factor.real, -factor.imag], [factor.imag, factor.real]])
+
+
+def _affine(linear: np.ndarray, source: complex, target: complex) -> np.ndarray:
+    """(2, 3) float32: linear (2, 2) about the point source, moved onto target."""
+    shift = np.array([target.real, target.imag]) - linear @ np.array([source.real, source.imag])
+    return np.float32(np.hstack([linear, shift[:, None]]))
 
 
 def driving_parts(align, animate, index: int) -> tuple[np.ndarray, bool]:

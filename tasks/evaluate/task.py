@@ -135,7 +135,8 @@ def compute(ctx: StageContext) -> None:
 
 SPEC = StageSpec(
     name="evaluate",
-    version=5,  # 5: parts where the cut-out drew the body; forearms unlike the body it covers
+    version=6,  # 5: parts where the cut-out drew the body; forearms unlike the body it covers;
+    # 6: each limb part where its bone was drawn (limbs kept in the photo's pose)
     upstream=("audio", "motion", "align", "animate"),
     raw_inputs=(),
     params={

@@ -172,13 +172,20 @@ def test_register_slides_the_silhouette_onto_the_dancer():
     assert abs(shift[0, 2] - 12) <= 2 and abs(shift[1, 2]) <= 2
 
 
+def joints_of(dx: int = 0) -> np.ndarray:
+    """(24, 2) SMPL joints of the stick person moved right by dx."""
+    joints = np.zeros((24, 2))
+    joints[[1, 2, 4, 5, 7, 8]] = [[54, 96], [66, 96], [47, 126], [73, 126], [44, 154], [76, 154]]
+    joints[[12, 15, 16, 17]] = [[60, 50], [60, 30], [50, 52], [70, 52]]
+    joints[[18, 19, 20, 21]] = [[44, 80], [76, 80], [40, 104], [80, 104]]
+    return joints + [dx, 0]
+
+
 def test_parts_move_to_where_an_animator_drew_the_body():
     """An animator that records its drawn joints (a cut-out framed as the photo) is measured
     where it drew the body, even a third of the frame away, scaled by its spine; a photo turned
     aside (narrower shoulders) does not shrink what is asked for."""
-    parts = figure()
-    driving = np.zeros((24, 2))
-    driving[[1, 2, 12, 16, 17]] = [[54, 96], [66, 96], [60, 50], [50, 52], [70, 52]]
+    parts, driving = figure(), joints_of()
     drawn = driving * 0.8 + [55, 10]
     drawn[[16, 17]] = drawn[12] + (drawn[[16, 17]] - drawn[12]) * 0.4
     moved = framed_parts(parts, driving, drawn)
@@ -186,7 +193,47 @@ def test_parts_move_to_where_an_animator_drew_the_body():
         parts, np.float32([[0.8, 0, 55], [0, 0.8, 10]]), parts.shape[::-1],
         flags=cv2.INTER_NEAREST,
     )  # fmt: skip
-    assert np.mean(moved != expected) < 0.002 and np.count_nonzero(moved) > 0
+    upper_arms = (15, 16)
+    body = ~np.isin(expected, upper_arms) & ~np.isin(moved, upper_arms)
+    assert np.mean((moved != expected) & body) < 0.002 and np.count_nonzero(moved) > 0
+    # the upper arms hang from the drawn (narrower) shoulders, as thick as the spine scales them
+    for part, (start, end) in ((15, (16, 18)), (16, (17, 19))):
+        assert segment_distance(moved == part, drawn[start], drawn[end]).max() <= 5
+        assert np.count_nonzero(moved == part) > 0.6 * 0.8 * np.count_nonzero(parts == part)
+
+
+def test_a_limb_the_animator_keeps_in_the_photos_pose_is_asked_for_there(scene):
+    """A seated photo's leg stays folded while the driving leg stands: the leg's parts are
+    asked for along the drawn bones, so the photo's own leg, still there, is no leftover even
+    where the segmenter misses it (a translucent body), and it covers what is asked."""
+    parts, driving = figure(), joints_of()
+    drawn = driving.copy()
+    drawn[[5, 8]] = [[100, 110], [80, 130]]  # right knee out to the side, ankle tucked in
+    folded = figure(without=RIGHT_LEG)
+    cv2.line(folded, (66, 96), (100, 110), 9, 11)
+    cv2.line(folded, (100, 110), (80, 130), 13, 9)
+    moved = framed_parts(parts, driving, drawn)
+    assert segment_distance(moved == 9, drawn[2], drawn[5]).max() <= 8
+    assert segment_distance(moved == 13, drawn[5], drawn[8]).max() <= 8
+    body = photo_body(
+        dance_frame(scene, folded), (folded > 0).astype(np.float32),
+        shown_parts(folded > 0, None, parts),
+    )  # fmt: skip
+    frame = dance_frame(scene, folded)
+    missed = (folded > 0) & ~np.isin(folded, RIGHT_LEG)  # the segmenter misses the folded leg
+    kept = check_frame(frame, missed.astype(np.float32), moved, body, placed=True)
+    slid = check_frame(frame, missed.astype(np.float32), parts, body, placed=True)
+    assert kept.leftovers < 0.2 * scene[4]["leftovers_max"] < slid.leftovers
+    dancer = (folded > 0).astype(np.float32)
+    assert check_frame(frame, dancer, moved, body, placed=True).coverage > 0.95
+
+
+def segment_distance(mask: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Distances (n,) of the mask's pixels from the segment start-end."""
+    points = np.argwhere(mask)[:, ::-1].astype(float)
+    axis = end - start
+    t = np.clip((points - start) @ axis / (axis @ axis), 0, 1)
+    return np.linalg.norm(points - (start + t[:, None] * axis), axis=1)
 
 
 def test_a_hand_left_on_the_body_is_a_leftover_even_moved_a_little(scene):
