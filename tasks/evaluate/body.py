@@ -8,7 +8,8 @@ with its own segmentation, and the aligned driving part map (DensePose parts 1..
   still carry the photo's colours (the photo's hands left behind in the background), counting
   too the photo's hands and forearms still shown, give or take a few pixels, away from the driving
   arms, over the dancer's own body as well (hands left on the hips while the arms dance);
-- fragments: person components besides the main body, each above FRAGMENT_SHARE of the frame;
+- fragments: person components besides the main body, each above FRAGMENT_SHARE of the frame
+  and lying off the driving body (a piece the segmenter split from a drawn limb is that limb);
 - fill quality: texture of the filled plate (where the photo's person stood and no one stands
   now) against a ring of untouched background around it, and no seam along its outline; 1 is as
   textured as the surroundings, a blurred disc on a textured wall scores near 0;
@@ -33,6 +34,7 @@ CLEAR = 0.015  # leftovers and plate are looked for this far from the dancer and
 SAME_COLOUR = 14.0  # RGB distance (0..441) below which an output pixel still shows the photo
 DISTINCT = 30.0  # a person pixel this far from the photo's background guess could be seen
 FRAGMENT_SHARE = 0.002  # smallest fragment counted, fraction of the frame's pixels
+ON_BODY = 0.5  # a component with more of its pixels on the drawn driving body is the body's
 FILL_GROW = 0.03  # the plate reaches this far past the photo's person (the fill's soft edge)
 RING = 0.08  # the surroundings compared with the plate: a ring this wide past FILL_GROW
 TEXTURE_FLOOR = 3.0  # mean |Laplacian| (grey levels) of a flat wall: flat fills pass there
@@ -319,18 +321,26 @@ def leftovers(
     return np.count_nonzero(left) / max(np.count_nonzero(photo.person), 1), left
 
 
-def fragments(dancer: np.ndarray, body: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+def fragments(
+    dancer: np.ndarray, body: np.ndarray, reach: int = 0
+) -> tuple[int, np.ndarray, np.ndarray]:
     """(count, fragment mask, main body mask) of the dancer's (h, w) bool components: fragments
-    are those besides the main body above FRAGMENT_SHARE of the frame; the main body is the one
-    overlapping `body` (h, w) bool (the driving silhouette) most, else the largest."""
+    are those besides the main body above FRAGMENT_SHARE of the frame that lie mostly (over
+    ON_BODY) off `body` (h, w) bool, the driving silhouette where the animator drew it, grown by
+    `reach` px; the main body is the component overlapping `body` most, else the largest, with
+    the pieces lying on `body` (a hand the segmenter split from a translucent forearm is where
+    a hand is drawn, not a loose piece)."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(dancer.astype(np.uint8), 8)
     if count <= 1:
         return 0, np.zeros_like(dancer), dancer
     overlap = np.bincount(labels[body].ravel(), minlength=count)[1:]
     main = 1 + int(np.argmax(overlap if overlap.any() else stats[1:, cv2.CC_STAT_AREA]))
-    big = stats[:, cv2.CC_STAT_AREA] >= FRAGMENT_SHARE * dancer.size
-    big[[0, main]] = False
-    return int(big.sum()), big[labels], labels == main
+    near = _dilate(body, reach) if reach else body
+    on_body = np.bincount(labels[near].ravel(), minlength=count) > ON_BODY * stats[:, -1]
+    on_body[[0, main]] = [False, True]
+    big = (stats[:, cv2.CC_STAT_AREA] >= FRAGMENT_SHARE * dancer.size) & ~on_body
+    big[0] = False
+    return int(big.sum()), big[labels], on_body[labels]
 
 
 def fill_quality(frame: np.ndarray, person: np.ndarray, occupied: np.ndarray) -> float:
@@ -401,9 +411,9 @@ def check_frame(
     shift = np.float32([[1, 0, 0], [0, 1, 0]]) if placed else register(shown, dancer)
     body, silhouette = _moved(parts > 0, shift), _moved(shown, shift)
     cover, missing = coverage(dancer, silhouette)
-    count, fragment, main = fragments(dancer, body)
-    # A fragment of the photo's person (a hand left behind) is a leftover too.
     clear = _px(CLEAR, frame.shape)
+    count, fragment, main = fragments(dancer, body, clear)
+    # A fragment of the photo's person (a hand left behind) is a leftover too.
     occupied = _dilate(main | body, clear)
     arms = _dilate(_moved(np.isin(parts, ARM_PARTS), shift), clear)
     left_share, left = leftovers(frame, photo, occupied, arms, dancer)

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 from numba import njit
 
-from tasks.animate.cutout.background import clean_plate, mirror_outside, torso_underlay
+from tasks.animate.cutout.background import body_underlay, clean_plate, mirror_outside
 from tasks.animate.cutout.bones import (
     BONES,
     HIPS,
@@ -36,6 +36,7 @@ from tasks.animate.cutout.bones import (
     joints_drawn,
     label_points,
     limit_turn,
+    nearest_body_bone,
     part_to_bone,
     rest_pose,
     retarget,
@@ -57,7 +58,6 @@ ARMS = (2, 3, 4, 5, 6, 7)  # bones whose pixels may hide body the arm uncovers w
 BODY = (0, 8, 9, 10, 11, 12, 13)  # torso and legs: the outline an arm may lie across
 LEGS = BODY[1:]
 HIP_BAND = 0.7  # of the shoulder width: how far below the hip line the torso carries the thighs
-UNDERLAY_REACH = 0.6  # of the shoulder width: how far from the torso an arm hides body
 
 
 @njit(cache=True)
@@ -180,31 +180,36 @@ class CutoutAnimator:
             still = np.isin(self.labels, LEGS)
             self.labels[still] = -1
             moving = np.where(still, 0.0, self.body.mask).astype(self.body.mask.dtype)
-        reach = UNDERLAY_REACH * shoulder_width(self.body.joints)
         joints = self.body.joints
         spine = (joints[NECK], joints[list(HIPS)].mean(axis=0))
-        fill, underlay = torso_underlay(reference, self.labels, BODY, ARMS, reach, spine)
+        fill, underlay = body_underlay(reference, self.labels, BODY, ARMS, spine)
+        # what an arm hides is carried by the body bone nearest it (a hand on the hip by the
+        # torso, on the thigh by the thigh); where that is a seated photo's still leg, the
+        # plate shows it
+        carrier = np.full(self.labels.shape, -1, dtype=np.int8)
+        ys, xs = np.nonzero(fill)
+        carrier[ys, xs] = nearest_body_bone(np.stack([xs, ys], axis=1), joints)
+        carrier[np.isin(carrier, np.setdiff1d(BODY, np.unique(self.labels)))] = -1
         # the torso also carries the tops of the thighs in its garment, below every sheet: where
         # the legs part, the crotch between them shows the trousers, not the plate
-        fill |= hip_band(
-            reference, self.labels, self.body.joints, HIP_BAND * shoulder_width(self.body.joints)
-        )
-        self.owners = owner_bits(self.labels, fill)
+        band = hip_band(reference, self.labels, joints, HIP_BAND * shoulder_width(joints))
+        carrier[band] = TORSO
+        self.owners = owner_bits(self.labels, carrier)
         # 4. bone thickness fitted to the driving body, and the mesh
         self.widths = self._fit_widths(points, point_labels, parts, np.asarray(joints2d, float))
         # 4b. the dance framed as the photo is
         self.framer = Framer(self.body.joints, self.labels, moving, self.widths)
         step = self.mesh_step or int(np.clip(round((np.ptp(rows) + 1) / 48), 3, 12))
         self.mesh = build_mesh(self.owners, self.body.joints, face_box, step)
-        # 5. background and the RGBA cutouts: the photo, and the torso's with arms inpainted away
+        # 5. background and the RGBA cutouts: the photo, and the body's with arms inpainted away
         grow = max(3, round(self.background_grow * max(height, width)))
         self.background = clean_plate(reference, mirror_outside(moving, photo_box), grow, still)
         alpha = np.clip(moving * 255.0 + 0.5, 0, 255).astype(np.uint8)
         cutout = np.concatenate([reference, alpha[..., None]], axis=2)
-        alpha[fill] = 255
-        torso_cutout = np.concatenate([underlay, alpha[..., None]], axis=2)
+        alpha[carrier >= 0] = 255
+        body_cutout = np.concatenate([underlay, alpha[..., None]], axis=2)
         gap = np.zeros((LAYER_GAP, width, 4), dtype=np.uint8)  # keeps bilinear taps apart
-        self.layers = np.concatenate([cutout, gap, torso_cutout])  # (2h + gap, w, 4)
+        self.layers = np.concatenate([cutout, gap, body_cutout])  # (2h + gap, w, 4)
         log.info(
             "cutout ready: mask from %s, %d vertices, %d triangles, cell %d px",
             self.body.source,
@@ -265,7 +270,7 @@ class CutoutAnimator:
         frames = np.empty((*parts.shape, 3), dtype=np.uint8)
         alphas = np.empty(parts.shape, dtype=np.uint8)
         drawn = np.empty((len(parts), 24, 2), dtype=np.float32)
-        torso_offset = parts.shape[1] + LAYER_GAP
+        body_offset = parts.shape[1] + LAYER_GAP
         for t in range(len(parts)):
             # 7. skin, 8. rasterize
             transforms = self.framer(posed[t])
@@ -273,8 +278,8 @@ class CutoutAnimator:
             screen = deform(self.mesh.rest, self.mesh.weights, transforms)
             driving_bones = self._part_bone[parts[t]]
             map_x, map_y, sheet = warp_maps(self.mesh, screen, self.owners, driving_bones, drive[t])
-            # 9. sample (the torso sheet from the torso's own cutout, stacked below) and composite
-            map_y[sheet == TORSO] += torso_offset
+            # 9. sample (torso and legs from the body's own cutout, stacked below) and composite
+            map_y[np.isin(sheet, BODY)] += body_offset
             fg = cv2.remap(self.layers, map_x, map_y, cv2.INTER_LINEAR)
             _over(self.background, fg, frames[t])
             alphas[t] = fg[..., 3]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from scipy.ndimage import label as ndimage_label
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
 from tasks.animate.cutout.patchfill import match_light, patch_fill
@@ -11,6 +12,8 @@ from tasks.animate.cutout.shadow import cast_shadow
 
 UNDERLAY_BAND = 0.03  # of the body's height: rows whose body extent bounds the underlay of a row
 MIRROR_WIDTH = 1.5  # typical half-widths of the body beyond which a free side is no measure
+BRIDGE = 0.15  # of the body's height: an edge hidden no longer than this runs straight across
+ANCHOR_ROWS = 8  # free rows each side of a hidden edge whose median it is drawn from
 SEAM = 2  # px of body along an arm's outline that the underlay redraws
 MATTE_FLOOR = 0.02  # matte value above which a pixel may carry the person's colour
 
@@ -59,23 +62,22 @@ def clean_plate(
     return plate
 
 
-def torso_underlay(
+def body_underlay(
     image: np.ndarray,
     labels: np.ndarray,
     body: tuple[int, ...],
     arms: tuple[int, ...],
-    reach: float = np.inf,
     spine: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """What the body shows once an arm lying across it moves away.
 
     Returns fill (h, w) bool, the arm pixels (labels in `arms`) between the leftmost and the
     rightmost pixel of the `body` bones (torso and legs) on nearly the same rows (an arm
-    hanging beside the body stays outside) and at most `reach` px from the torso (label 0),
-    and image (h, w, 3) uint8 with those pixels (and the body's own SEAM px along them) copied
-    from the body's own pixels on their row (`mirror_rows`): the wall beside the body and the
-    arm's skin never bleed into the torso or jeans it uncovers. With the spine, an edge the arm
-    hides is found by mirroring the free one (`_mirrored_edges`).
+    hanging beside the body stays outside), and image (h, w, 3) uint8 with those pixels (and
+    the body's own SEAM px along them) copied from the body's own pixels on their row
+    (`mirror_rows`): the wall beside the body and the arm's skin never bleed into the torso or
+    jeans it uncovers. With the spine, an edge the arm hides is found by mirroring the free one
+    (`_mirrored_edges`).
     """
     own = np.isin(labels, body)
     fill = np.zeros(labels.shape, dtype=bool)
@@ -85,6 +87,7 @@ def torso_underlay(
     cols = np.arange(labels.shape[1])
     first = np.where(own, cols, labels.shape[1]).min(axis=1)
     last = np.where(own, cols, -1).max(axis=1)
+    seen = first.copy(), last.copy()
     if spine is not None:
         first, last = _mirrored_edges(labels, arms, rows, first, last, spine)
     # rows an arm hides completely (lying across the body) take their neighbours' extent
@@ -94,11 +97,10 @@ def torso_underlay(
     band = 2 * round(UNDERLAY_BAND * np.ptp(rows)) + 1
     first = minimum_filter1d(first, band, mode="nearest")
     last = maximum_filter1d(last, band, mode="nearest")
+    bridge = round(BRIDGE * np.ptp(rows))
+    first = _bridged_edge(labels, arms, seen[0], first, -1, bridge)
+    last = _bridged_edge(labels, arms, seen[1], last, 1, bridge)
     fill = np.isin(labels, arms) & (cols >= first[:, None]) & (cols <= last[:, None])
-    # only near the torso, whose sheet draws the underlay: a hand on a far knee would be carried
-    # by the torso's motion as a loose shard
-    torso = (labels != 0).astype(np.uint8)
-    fill &= cv2.distanceTransform(torso, cv2.DIST_L2, 5) <= reach
     if not fill.any():
         return fill, image
     # sources: the body's pixels away from its edges (the edge pixels mix in wall and arm); the
@@ -109,6 +111,40 @@ def torso_underlay(
     if not source.any():
         source = own & ~fill
     return fill, mirror_rows(image, source, fill | (near_arm & own))
+
+
+def _bridged_edge(
+    labels: np.ndarray,
+    arms: tuple[int, ...],
+    seen: np.ndarray,
+    edge: np.ndarray,
+    side: int,
+    bridge: int,
+) -> np.ndarray:
+    """edge (h,) columns of the body's left (side -1) or right (+1) edge with each run of rows
+    where an arm lies against the seen edge (h,) (hands on the hips), at most `bridge` rows
+    long, drawn straight between the body's free edge (meeting the background) just above and
+    just below it: the median of ANCHOR_ROWS free rows on each side, so a finger labelled as
+    body beside the run is no measure of the waist."""
+    height, width = labels.shape
+    has = (seen >= 0) & (seen < width)
+    outside = labels[np.arange(height), np.clip(seen + side, 0, width - 1)]
+    inside_frame = (seen + side >= 0) & (seen + side < width)
+    hidden = has & inside_frame & np.isin(outside, arms)
+    free = has & inside_frame & (outside == -1)
+    runs, count = ndimage_label(hidden)
+    edge = edge.copy()
+    for run in range(1, count + 1):
+        top, bottom = np.nonzero(runs == run)[0][[0, -1]]
+        above = np.nonzero(free[:top])[0][-ANCHOR_ROWS:]
+        below = bottom + 1 + np.nonzero(free[bottom + 1 :])[0][:ANCHOR_ROWS]
+        if bottom - top >= bridge or not (above.size and below.size):
+            continue
+        if top - above[-1] > bridge or below[0] - bottom > bridge:
+            continue
+        ends = np.median(seen[above]), np.median(seen[below])
+        edge[top : bottom + 1] = np.round(np.linspace(*ends, bottom - top + 1))
+    return edge
 
 
 def _mirrored_edges(

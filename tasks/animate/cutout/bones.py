@@ -371,9 +371,13 @@ def _by_edges(
     lab = cv2.cvtColor(cv2.GaussianBlur(image, (0, 0), 1.0), cv2.COLOR_RGB2LAB).astype(np.float32)
     gradient = sum(sobel(lab[..., channel]) for channel in range(3))
     flooded = watershed(gradient, markers, mask=mask)[rows, cols] - 1
-    # only to a bone the point was near, never to the head (a collar is no face)
+    # only to a bone the point was near, never to the head (a collar is no face), and only
+    # across the arm's outline: along the arm the bones decide (a watershed through the
+    # shadow under a forearm gave it to the upper arm, which stretched it to the hip)
     take = split & (flooded >= 0)
     take[take] = candidates[take, flooded[take]] & (flooded[take] != HEAD)
+    on_arm = np.isin(np.arange(NUM_BONES), ARM_BONES)
+    take[take] = on_arm[flooded[take]] != on_arm[labels[take]]
     out = labels.copy()
     out[take] = flooded[take]
     return out
@@ -389,6 +393,18 @@ def arms_over_legs(points: np.ndarray, labels: np.ndarray, joints: np.ndarray) -
     out = labels.copy()
     out[take] = np.asarray(ARM_BONES, dtype=np.int8)[scores[take].argmin(axis=1)]
     return out
+
+
+def nearest_body_bone(points: np.ndarray, joints: np.ndarray) -> np.ndarray:
+    """Bone index (N,) int8 of what carries each point (N, 2) of an arm once the body does, of
+    joints (24, 2): above the hip line the torso, below it the torso or leg nearest in units of
+    its thickness (a hand on the thigh goes with the thigh)."""
+    hip_mid = joints[list(HIPS)].mean(axis=0)
+    below = (points - hip_mid) @ _unit(hip_mid - joints[NECK]) > 0
+    bones = np.full(len(points), TORSO, dtype=np.int8)
+    scores = _bone_scores(points[below], joints)[:, BODY_BONES]
+    bones[below] = np.asarray(BODY_BONES, dtype=np.int8)[scores.argmin(axis=1)]
+    return bones
 
 
 def _bone_scores(points: np.ndarray, joints: np.ndarray) -> np.ndarray:

@@ -2,11 +2,11 @@
 
 Each bone gets its own sheet of grid triangles covering its pixels (grown by one cell), with its
 own copy of the vertices: where two unrelated bones touch (an arm hanging beside the torso) their
-sheets part instead of smearing. A sheet draws only the reference pixels its bone owns (a bit per
-bone in `owners`: the pixel's own bone, plus the torso under an arm lying across it), so seams
-follow the pixel labels, not the grid. Where sheets overlap on screen, the one whose bone the
-driving part map shows at that photo point's place in the driving frame wins (the near arm over
-the torso), else the higher static priority.
+sheets part instead of smearing. A sheet draws only the reference pixels its bone owns (bits per
+bone in `owners`: the pixel's own bone, and beneath every sheet the torso or leg under an arm
+lying across it), so seams follow the pixel labels, not the grid. Where sheets overlap on
+screen, the one whose bone the driving part map shows at that photo point's place in the driving
+frame wins (the near arm over the torso), else the higher static priority.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from numba import njit
 from tasks.animate.cutout.bones import (
     BONES,
     NUM_BONES,
-    TORSO,
     children,
     label_points,
     shoulder_width,
@@ -27,7 +26,7 @@ from tasks.animate.cutout.bones import (
 )
 
 DRIVING_BONUS = 100  # priority added where the driving part map shows the sheet's bone
-UNDERLAY_BIT = 15  # owners bit: a limb pixel the torso also carries, drawn where nothing else is
+UNDERLAY_SHIFT = 16  # owners bit 16 + b: bone b draws the pixel beneath every sheet (underlay)
 
 
 @dataclass(frozen=True)
@@ -70,17 +69,19 @@ def _assumed_labels(
     return out
 
 
-def owner_bits(labels: np.ndarray, torso_fill: np.ndarray) -> np.ndarray:
-    """(h, w) uint16: bit b set where bone b's sheet may draw the pixel of labels (h, w) int8
-    (-1 off the person); torso_fill (h, w) bool marks limb pixels the torso also owns."""
-    bones = np.maximum(labels, 0).astype(np.uint16)  # int8 would overflow past bone 6
-    owners = np.where(labels >= 0, np.left_shift(np.uint16(1), bones), np.uint16(0))
-    owners[torso_fill] |= np.uint16((1 << TORSO) | (1 << UNDERLAY_BIT))
+def owner_bits(labels: np.ndarray, underlay: np.ndarray) -> np.ndarray:
+    """(h, w) uint32: bit b set where bone b's sheet draws the pixel of labels (h, w) int8 (-1
+    off the person), bit UNDERLAY_SHIFT + b where it draws it beneath every sheet, for underlay
+    (h, w) int8: the body bone carrying what a limb hides there (-1 none)."""
+    owners = np.zeros(labels.shape, dtype=np.uint32)
+    for bits, bones in ((0, labels), (UNDERLAY_SHIFT, underlay)):
+        shift = (np.maximum(bones, 0) + bits).astype(np.uint32)  # int8 would overflow
+        owners |= np.where(bones >= 0, np.left_shift(np.uint32(1), shift), np.uint32(0))
     return owners
 
 
 def build_mesh(owners: np.ndarray, joints: np.ndarray, face_box: tuple, step: int) -> CutoutMesh:
-    """Sheets over the pixels each bone owns (owners (h, w) uint16 bits), grid cells `step` px."""
+    """Sheets over the pixels each bone owns (owners (h, w) uint32 bits), grid cells `step` px."""
     height, width = owners.shape
     rows, cols = -(-height // step), -(-width // step)
     gy, gx = np.mgrid[0 : rows + 1, 0 : cols + 1]
@@ -90,7 +91,8 @@ def build_mesh(owners: np.ndarray, joints: np.ndarray, face_box: tuple, step: in
     rest, weights, triangles, tri_bone = [], [], [], []
     offset = 0
     for bone in range(NUM_BONES):
-        cells = _cell_mask((owners >> bone) & 1 > 0, step, rows, cols)
+        drawn = (owners >> bone) & 1 | (owners >> (UNDERLAY_SHIFT + bone)) & 1
+        cells = _cell_mask(drawn > 0, step, rows, cols)
         if not cells.any():
             continue
         r, c = np.nonzero(cells)
@@ -161,10 +163,11 @@ def _raster(
                 col, row = int(sx + 0.5), int(sy + 0.5)
                 if row < 0 or col < 0 or row >= height or col >= width:
                     continue
-                if (owners[row, col] >> bone) & 1 == 0:
+                own = (owners[row, col] >> bone) & 1
+                if own == 0 and (owners[row, col] >> (UNDERLAY_SHIFT + bone)) & 1 == 0:
                     continue
-                if bone == TORSO and (owners[row, col] >> UNDERLAY_BIT) & 1:
-                    rank = 0  # the torso's underlay fills gaps only, below every sheet
+                if own == 0:
+                    rank = 0  # an underlay fills gaps only, below every sheet
                 else:
                     # the driving body at this photo point's place in the driving frame decides
                     dx = drive[bone, 0, 0] * sx + drive[bone, 0, 1] * sy + drive[bone, 0, 2]

@@ -166,6 +166,21 @@ def test_an_extra_blob_is_a_fragment_and_specks_are_not():
     assert fragments(speck, dancer)[0] == 0
 
 
+def test_a_hand_the_segmenter_splits_from_its_arm_is_no_fragment_a_loose_one_is():
+    """A translucent forearm the segmenter misses leaves the hand apart from the body: where
+    the driving body has its hand, that is the body; the same piece away from it is loose."""
+    parts = figure(SHIFT)
+    dancer = parts > 0
+    dancer[np.isin(parts, (19,))] = False  # the left forearm unseen
+    hand = np.zeros_like(dancer)
+    cv2.circle(hand.view(np.uint8), (34 + SHIFT, 110), 6, 1, -1)  # the left hand below the wrist
+    on_body = dancer | hand
+    body = np.isin(parts, tuple(range(1, 25))) | hand
+    assert fragments(on_body, body, reach=2)[0] == 0
+    loose = dancer | np.roll(hand, -40, axis=1)  # the same piece where no hand is drawn
+    assert fragments(loose, body, reach=2)[0] == 1
+
+
 def test_register_slides_the_silhouette_onto_the_dancer():
     silhouette, dancer = figure() > 0, figure(12) > 0
     shift = register(silhouette, dancer)

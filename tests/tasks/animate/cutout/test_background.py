@@ -7,7 +7,8 @@ from tasks.align.canvas import place_photo, placement
 from tasks.align.face import FaceBox
 from tasks.animate.cutout import patchfill, reference
 from tasks.animate.cutout.animator import DOMAIN
-from tasks.animate.cutout.background import clean_plate, mirror_outside, torso_underlay
+from tasks.animate.cutout.background import body_underlay, clean_plate, mirror_outside
+from tasks.animate.cutout.bones import nearest_body_bone
 from tasks.animate.cutout.patchfill import match_light, patch_fill
 from tests.tasks.animate.cutout import figure
 
@@ -144,20 +145,20 @@ def test_a_photo_extended_by_its_mirror_loses_the_mirrored_person_too(photo_and_
     assert mirror_outside(body.mask, (0, 384, 256, 0)) is body.mask  # nothing to extend
 
 
-def test_torso_underlay_fills_the_arm_across_the_torso_with_torso():
+def test_body_underlay_fills_the_arm_across_the_torso_with_torso():
     labels = np.full((64, 64), -1, dtype=np.int8)
     labels[10:60, 16:48] = 0  # torso
     labels[30:38, 4:60] = 2  # an arm lying across it
     image = np.zeros((64, 64, 3), dtype=np.uint8)
     image[labels == 0] = (200, 100, 50)
     image[labels == 2] = (0, 0, 255)
-    fill, underlay = torso_underlay(image, labels, (0,), (2, 5))
+    fill, underlay = body_underlay(image, labels, (0,), (2, 5))
     assert fill[34, 30] and not fill[34, 6]  # inside the torso's outline only
     assert np.abs(underlay[34, 30].astype(int) - (200, 100, 50)).max() < 30
     assert np.array_equal(underlay[34, 6], image[34, 6])
 
 
-def test_torso_underlay_continues_torso_and_jeans_never_the_wall():
+def test_body_underlay_continues_torso_and_jeans_never_the_wall():
     """An arm hanging down the body's left edge onto the jeans (as a pose model's guessed
     forearm does) uncovers torso and jeans, filled from them; an arm beside the body, over the
     wall, uncovers wall and is left alone."""
@@ -172,7 +173,7 @@ def test_torso_underlay_continues_torso_and_jeans_never_the_wall():
     image[labels == 0] = top
     image[np.isin(labels, (8, 11))] = jeans
     image[np.isin(labels, (3, 6))] = skin
-    fill, underlay = torso_underlay(image, labels, (0, 8, 11), (3, 6))
+    fill, underlay = body_underlay(image, labels, (0, 8, 11), (3, 6))
     assert fill[labels == 3].all() and not fill[labels == 6].any()
     colour = underlay.astype(int)
     assert (colour[fill].min(axis=1) < 180).all()  # no wall-coloured pixel
@@ -200,16 +201,33 @@ def test_an_arm_over_the_bodys_edge_uncovers_as_much_body_as_the_other_side_show
     labels[10:70, 50:66] = 3  # the arm over the right edge, past it onto the wall
     image[labels == 3] = (90, 50, 30)
     spine = (np.array([40.0, 5.0]), np.array([40.0, 45.0]))
-    without, _ = torso_underlay(image, labels, (0,), (3,))
-    fill, underlay = torso_underlay(image, labels, (0,), (3,), spine=spine)
+    without, _ = body_underlay(image, labels, (0,), (3,))
+    fill, underlay = body_underlay(image, labels, (0,), (3,), spine=spine)
     assert not without[20, 55] and fill[20, 50:60].all() and not fill[20, 61:].any()
     carried = labels.copy()
     carried[20:24, 0:20] = 0  # the body carries an arm out to the frame's left edge there
-    wide, _ = torso_underlay(image, carried, (0,), (3,), spine=spine)
+    wide, _ = body_underlay(image, carried, (0,), (3,), spine=spine)
     assert not wide[22, 61:].any()  # no measure of the body's width: no flap on the right
     for start, stop, colour in bands:
         rows = slice(start + 1, min(stop, 70) - 1)
         assert np.abs(underlay[rows, 50:60].astype(int) - colour).max() < 30, colour
+
+
+def test_hands_on_the_hips_uncover_the_waist_no_wider_than_above_and_below_it():
+    """Both hands rest on the hips, hiding the waist's edges, and a finger below one of them is
+    labelled as body: the waist they uncover runs straight from the body's edge above the hands
+    to its edge below them, with no flap out to the finger or the hands' width."""
+    labels = np.full((100, 100), -1, dtype=np.int8)
+    labels[10:95, 35:65] = 0  # the body, 30 px wide
+    labels[40:52, 20:38] = 3  # left hand over the left edge
+    labels[40:52, 62:80] = 6  # right hand over the right edge
+    labels[52:55, 25:35] = 0  # a finger below the left hand, labelled as body
+    image = np.full((100, 100, 3), 200, dtype=np.uint8)
+    image[labels == 0] = (60, 90, 170)
+    image[np.isin(labels, (3, 6))] = (120, 70, 40)
+    fill, _ = body_underlay(image, labels, (0,), (3, 6))
+    assert fill[40:52, 35:38].all() and fill[40:52, 62:65].all()
+    assert not fill[:, :34].any() and not fill[:, 66:].any()
 
 
 def test_patch_fill_takes_images_of_any_size():
@@ -221,14 +239,24 @@ def test_patch_fill_takes_images_of_any_size():
     assert filled.shape == image.shape and np.array_equal(filled[~hole], image[~hole])
 
 
-def test_torso_underlay_leaves_a_hand_on_a_far_knee_to_the_hand():
-    """The torso's sheet carries the underlay: a hand resting on a knee far from the torso
-    would swing about with the torso as a loose shard, so it uncovers nothing."""
+def test_a_hand_on_a_far_knee_uncovers_the_thigh_the_leg_carries():
+    """A hand resting on a knee far from the torso uncovers thigh: the underlay continues the
+    thigh's cloth there, and the leg, the body bone nearest it, carries it (the torso's sway
+    would swing it about as a loose shard)."""
     labels = np.full((80, 80), -1, dtype=np.int8)
     labels[10:45, 30:50] = 0  # torso
     labels[45:60, 5:75] = 8  # a folded thigh, across the frame
     labels[25:40, 32:38] = 3  # a forearm on the torso
     labels[48:56, 8:16] = 4  # a hand on the far knee
     image = np.full((80, 80, 3), 128, dtype=np.uint8)
-    fill, _ = torso_underlay(image, labels, (0, 8), (3, 4), reach=12.0)
-    assert fill[labels == 3].all() and not fill[labels == 4].any()
+    image[labels == 8] = (60, 90, 170)
+    image[labels == 4] = (90, 50, 30)
+    fill, underlay = body_underlay(image, labels, (0, 8), (3, 4))
+    assert fill[labels == 3].all() and fill[labels == 4].all()
+    assert np.abs(underlay[50:54, 10:14].astype(int) - (60, 90, 170)).max() < 30
+    joints = np.zeros((24, 2))
+    joints[[12, 1, 2, 16, 17]] = [[40, 10], [36, 44], [44, 44], [32, 12], [48, 12]]
+    joints[[4, 5]] = [[10, 52], [70, 52]]  # knees: the thigh folded across
+    joints[[7, 8, 10, 11]] = [[10, 70], [70, 70], [6, 76], [74, 76]]  # shins and feet down
+    ys, xs = np.nonzero(labels == 4)
+    assert np.isin(nearest_body_bone(np.stack([xs, ys], axis=1), joints), (8, 9)).all()

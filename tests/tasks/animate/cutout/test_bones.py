@@ -6,6 +6,7 @@ from tasks.animate.cutout.bones import (
     BONES,
     HEAD,
     NUM_BONES,
+    _by_edges,
     arms_over_legs,
     bone_transforms,
     clip_widths,
@@ -215,3 +216,21 @@ def test_a_turn_past_the_facing_limit_is_drawn_flattened_never_mirrored():
         across = joints[16, 0] - joints[17, 0]  # the person's left stays on the viewer's right
         assert across >= 0.5 * full - 1e-6
     assert np.allclose(limited[0], front)  # facing the camera: untouched
+
+
+def test_the_edge_split_parts_arm_from_body_never_one_arm_bone_from_another():
+    """Points about as near to the forearm as to the torso are split by flooding the photo's
+    edges; the upper arm's flood reaching them (through a shadow of the same colour) must not
+    take them: the upper arm would stretch them out to where the forearm was."""
+    image = np.full((16, 30, 3), 128, dtype=np.uint8)  # no edge: floods meet midway
+    xs, ys = np.meshgrid(np.arange(30), np.arange(5, 11))
+    points = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float32)
+    x = points[:, 0]
+    scores = np.full((len(points), NUM_BONES), 10.0, dtype=np.float32)
+    scores[x < 10, 2] = 1.0  # upper arm, sure
+    middle = (x >= 10) & (x < 20)
+    scores[middle, 3], scores[middle, 2], scores[middle, 0] = 1.0, 1.5, 1.5
+    scores[x >= 20, 0] = 1.0  # torso, sure
+    labels = scores.argmin(axis=1).astype(np.int8)
+    out = _by_edges(image, points, scores, labels)
+    assert set(np.unique(out[middle])) <= {0, 3} and (out[middle] == 0).any()

@@ -8,6 +8,10 @@ from tests.tasks.animate.cutout.driving import T_POSE_JOINTS as JOINTS
 IDENTITY = np.tile(np.eye(2, 3, dtype=np.float32), (NUM_BONES, 1, 1))  # drawn = driving pose
 
 
+def no_underlay(labels: np.ndarray) -> np.ndarray:
+    return np.full(labels.shape, -1, dtype=np.int8)
+
+
 def _labels() -> np.ndarray:
     """A T-pose person on a 220x340 canvas: torso block, head, and the left upper arm."""
     labels = np.full((340, 220), -1, dtype=np.int8)
@@ -19,7 +23,7 @@ def _labels() -> np.ndarray:
 
 def test_rest_pose_maps_every_person_pixel_onto_itself():
     labels = _labels()
-    owners = owner_bits(labels, np.zeros(labels.shape, dtype=bool))
+    owners = owner_bits(labels, no_underlay(labels))
     mesh = build_mesh(owners, JOINTS, FACE, step=6)
     assert set(np.unique(mesh.bone)) == {0, 1, 2}
     driving = np.where(labels >= 0, labels, -1).astype(np.int8)
@@ -33,7 +37,7 @@ def test_rest_pose_maps_every_person_pixel_onto_itself():
 
 def test_a_shifted_sheet_moves_only_its_own_pixels():
     labels = _labels()
-    owners = owner_bits(labels, np.zeros(labels.shape, dtype=bool))
+    owners = owner_bits(labels, no_underlay(labels))
     mesh = build_mesh(owners, JOINTS, FACE, step=6)
     screen = mesh.rest.copy()
     arm = np.isin(np.arange(len(screen)), mesh.triangles[mesh.bone == 2].ravel())
@@ -47,7 +51,7 @@ def test_a_shifted_sheet_moves_only_its_own_pixels():
 
 def test_every_bone_gets_its_own_owner_bit():
     labels = np.arange(-1, NUM_BONES, dtype=np.int8)[None]  # legs are bones 8..13
-    owners = owner_bits(labels, np.zeros(labels.shape, dtype=bool))
+    owners = owner_bits(labels, no_underlay(labels))
     assert owners[0, 0] == 0
     assert list(owners[0, 1:]) == [1 << bone for bone in range(NUM_BONES)]
 
@@ -60,7 +64,7 @@ def test_the_torso_underlay_shows_only_where_no_sheet_draws():
     labels[150:170, 85:115] = 2  # the left upper arm across the belly
     fill = labels == 2
     fill[:, 120:] = False  # only the part over the torso
-    owners = owner_bits(labels, fill)
+    owners = owner_bits(labels, np.where(fill, TORSO, -1).astype(np.int8))
     mesh = build_mesh(owners, JOINTS, FACE, step=6)
     torso_everywhere = np.full(labels.shape, TORSO, dtype=np.int8)
     _, _, sheet = warp_maps(mesh, mesh.rest, owners, torso_everywhere, IDENTITY)
@@ -70,3 +74,24 @@ def test_the_torso_underlay_shows_only_where_no_sheet_draws():
     screen[arm] += (0.0, 100.0)
     _, _, sheet = warp_maps(mesh, screen, owners, torso_everywhere, IDENTITY)
     assert (sheet[152:168, 88:112] == TORSO).all()
+
+
+def test_a_leg_carries_what_a_hand_on_it_hides_and_moves_it_with_the_leg():
+    """A hand resting on the thigh: the thigh's sheet carries the jeans under it (not the
+    torso, whose sway would tear it from the leg); the hand lifted and the leg swung aside, the
+    jeans under the hand go with the leg."""
+    labels = _labels()
+    labels[200:300, 80:98] = 8  # left thigh
+    labels[240:260, 84:96] = 4  # a hand on it
+    under = np.where(labels == 4, 8, -1).astype(np.int8)
+    owners = owner_bits(labels, under)
+    mesh = build_mesh(owners, JOINTS, FACE, step=6)
+    screen = mesh.rest.copy()
+    hand = np.isin(np.arange(len(screen)), mesh.triangles[mesh.bone == 4].ravel())
+    leg = np.isin(np.arange(len(screen)), mesh.triangles[mesh.bone == 8].ravel())
+    screen[hand] += (100.0, 0.0)
+    screen[leg] += (-30.0, 0.0)
+    everywhere = np.full(labels.shape, -1, dtype=np.int8)
+    _, map_y, sheet = warp_maps(mesh, screen, owners, everywhere, IDENTITY)
+    assert (sheet[242:258, 56:64] == 8).all()  # the jeans under the hand, moved with the leg
+    assert (sheet[242:258, 86:94] == -1).all()  # nothing left where the hand lay
