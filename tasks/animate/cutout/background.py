@@ -7,6 +7,7 @@ import numpy as np
 from scipy.ndimage import label as ndimage_label
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
+from tasks.animate.cutout.bones import TORSO
 from tasks.animate.cutout.patchfill import match_light, patch_fill
 from tasks.animate.cutout.shadow import cast_shadow
 
@@ -121,29 +122,43 @@ def _bridged_edge(
     side: int,
     bridge: int,
 ) -> np.ndarray:
-    """edge (h,) columns of the body's left (side -1) or right (+1) edge with each run of rows
-    where an arm lies against the seen edge (h,) (hands on the hips), at most `bridge` rows
-    long, drawn straight between the body's free edge (meeting the background) just above and
-    just below it: the median of ANCHOR_ROWS free rows on each side, so a finger labelled as
-    body beside the run is no measure of the waist."""
+    """edge (h,) columns of the body's left (side -1) or right (+1) edge, where an arm lies
+    against the seen edge (h,), set from the body's free edge (meeting the background) nearby.
+
+    A run of such rows at most `bridge` rows long runs straight between the free edge just
+    above and just below it (hands on the hips): the median of ANCHOR_ROWS free rows on each
+    side, so a finger labelled as body beside the run is no measure of the waist. Elsewhere a
+    hidden leg row reaches at least as far out as the nearest free row whose edge is of the
+    same bone (fingers over a thigh's edge hide where the thigh below them ends); a torso's
+    free rows are its shoulders, no measure of its waist (`_mirrored_edges` finds that).
+    """
     height, width = labels.shape
     has = (seen >= 0) & (seen < width)
     outside = labels[np.arange(height), np.clip(seen + side, 0, width - 1)]
     inside_frame = (seen + side >= 0) & (seen + side < width)
     hidden = has & inside_frame & np.isin(outside, arms)
     free = has & inside_frame & (outside == -1)
+    bone = np.where(has, labels[np.arange(height), np.clip(seen, 0, width - 1)], -1)
     runs, count = ndimage_label(hidden)
     edge = edge.copy()
     for run in range(1, count + 1):
         top, bottom = np.nonzero(runs == run)[0][[0, -1]]
         above = np.nonzero(free[:top])[0][-ANCHOR_ROWS:]
         below = bottom + 1 + np.nonzero(free[bottom + 1 :])[0][:ANCHOR_ROWS]
-        if bottom - top >= bridge or not (above.size and below.size):
+        if (
+            bottom - top < bridge and above.size and below.size
+            and top - above[-1] <= bridge and below[0] - bottom <= bridge
+        ):  # fmt: skip
+            ends = np.median(seen[above]), np.median(seen[below])
+            edge[top : bottom + 1] = np.round(np.linspace(*ends, bottom - top + 1))
             continue
-        if top - above[-1] > bridge or below[0] - bottom > bridge:
-            continue
-        ends = np.median(seen[above]), np.median(seen[below])
-        edge[top : bottom + 1] = np.round(np.linspace(*ends, bottom - top + 1))
+        for row in range(top, bottom + 1):
+            if bone[row] == TORSO:  # its free rows are the shoulders: wider than a waist
+                continue
+            same = np.nonzero(free & (bone == bone[row]))[0]
+            if same.size:
+                nearest = seen[same[np.argmin(np.abs(same - row))]]
+                edge[row] = max(edge[row], nearest) if side > 0 else min(edge[row], nearest)
     return edge
 
 

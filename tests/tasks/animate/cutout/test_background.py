@@ -198,7 +198,7 @@ def test_an_arm_over_the_bodys_edge_uncovers_as_much_body_as_the_other_side_show
     image = np.full((80, 80, 3), wall, dtype=np.uint8)
     for start, stop, colour in bands:
         image[start:stop, 20:60] = colour
-    labels[10:70, 50:66] = 3  # the arm over the right edge, past it onto the wall
+    labels[10:76, 50:66] = 3  # the arm over the right edge, past it onto the wall, all along
     image[labels == 3] = (90, 50, 30)
     spine = (np.array([40.0, 5.0]), np.array([40.0, 45.0]))
     without, _ = body_underlay(image, labels, (0,), (3,))
@@ -228,6 +228,22 @@ def test_hands_on_the_hips_uncover_the_waist_no_wider_than_above_and_below_it():
     fill, _ = body_underlay(image, labels, (0,), (3, 6))
     assert fill[40:52, 35:38].all() and fill[40:52, 62:65].all()
     assert not fill[:, :34].any() and not fill[:, 66:].any()
+
+
+def test_a_hand_over_the_thighs_edge_uncovers_the_thigh_as_wide_as_below_it():
+    """An arm hangs down the body's right side and its hand lies over the thigh's edge: the
+    edge stays hidden from the armpit to the fingertips, too long to run straight across, but
+    the thigh the hand uncovers is as wide as the thigh just below the hand."""
+    labels = np.full((100, 100), -1, dtype=np.int8)
+    labels[10:50, 30:60] = 0  # torso
+    labels[50:95, 30:60] = 8  # the thigh below it
+    labels[12:76, 58:70] = 3  # the arm down the right side, its hand over the thigh's edge
+    image = np.full((100, 100, 3), 200, dtype=np.uint8)
+    image[labels == 0], image[labels == 8] = (250, 250, 250), (60, 90, 170)
+    image[labels == 3] = (120, 70, 40)
+    fill, underlay = body_underlay(image, labels, (0, 8), (3,))
+    assert fill[52:76, 58:60].all() and not fill[:, 61:].any()
+    assert np.abs(underlay[55:70, 58:60].astype(int) - (60, 90, 170)).max() < 30
 
 
 def test_patch_fill_takes_images_of_any_size():
