@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 from scipy.ndimage import label as ndimage_label
-from scipy.ndimage import maximum_filter1d, minimum_filter1d
+from scipy.ndimage import maximum_filter1d, minimum_filter1d, uniform_filter1d
 
 from tasks.animate.cutout.bones import TORSO
 from tasks.animate.cutout.patchfill import match_light, patch_fill
@@ -98,6 +98,10 @@ def body_underlay(
     band = 2 * round(UNDERLAY_BAND * np.ptp(rows)) + 1
     first = minimum_filter1d(first, band, mode="nearest")
     last = maximum_filter1d(last, band, mode="nearest")
+    # the envelope's steps would cut the fill's side straight down, a block of each row's
+    # garment: averaged over the same rows it slopes, and still bounds every row's extent
+    first[inside] = np.floor(uniform_filter1d(first[inside].astype(float), band, mode="nearest"))
+    last[inside] = np.ceil(uniform_filter1d(last[inside].astype(float), band, mode="nearest"))
     bridge = round(BRIDGE * np.ptp(rows))
     first = _bridged_edge(labels, arms, seen[0], first, -1, bridge)
     last = _bridged_edge(labels, arms, seen[1], last, 1, bridge)

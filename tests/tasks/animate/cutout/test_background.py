@@ -246,6 +246,24 @@ def test_a_hand_over_the_thighs_edge_uncovers_the_thigh_as_wide_as_below_it():
     assert np.abs(underlay[55:70, 58:60].astype(int) - (60, 90, 170)).max() < 30
 
 
+def test_the_uncovered_bodys_side_slopes_where_its_width_steps():
+    """The body narrows from chest to waist under an arm hiding its right edge: the side the
+    arm uncovers slopes from one width to the other instead of cutting a step (a block of
+    each row's garment pushed out sideways)."""
+    labels = np.full((100, 100), -1, dtype=np.int8)
+    labels[10:40, 20:61] = 0  # chest, 40 px wide about the spine x = 40
+    labels[40:90, 28:53] = 0  # waist, 24 px wide
+    labels[15:85, 48:75] = 3  # the arm over the right edge
+    image = np.full((100, 100, 3), 200, dtype=np.uint8)
+    image[labels == 0], image[labels == 3] = (60, 90, 170), (120, 70, 40)
+    spine = (np.array([40.0, 10.0]), np.array([40.0, 90.0]))
+    fill, _ = body_underlay(image, labels, (0,), (3,), spine=spine)
+    rows = np.nonzero(fill.any(axis=1))[0]
+    right = np.array([np.nonzero(fill[row])[0].max() for row in rows])
+    assert right.max() - right.min() >= 6  # the side does narrow
+    assert np.abs(np.diff(right)).max() <= 3
+
+
 def test_patch_fill_takes_images_of_any_size():
     rng = np.random.default_rng(0)
     image = rng.integers(0, 255, (101, 77, 3)).astype(np.uint8)
