@@ -8,8 +8,9 @@ with its own segmentation, and the aligned driving part map (DensePose parts 1..
   still carry the photo's colours (the photo's hands left behind in the background), counting
   too the photo's hands and forearms still shown, give or take a few pixels, away from the driving
   arms, over the dancer's own body as well (hands left on the hips while the arms dance);
-- fragments: person components besides the main body, each above FRAGMENT_SHARE of the frame
-  and lying off the driving body (a piece the segmenter split from a drawn limb is that limb);
+- fragments: person components besides the main body, each above FRAGMENT_SHARE of the frame,
+  lying off the driving body (a piece the segmenter split from a drawn limb is that limb) and
+  off the photo's background shown as photographed (a rock taken for a person);
 - fill quality: texture of the filled plate (where the photo's person stood and no one stands
   now) against a ring of untouched background around it, and no seam along its outline; 1 is as
   textured as the surroundings, a blurred disc on a textured wall scores near 0;
@@ -322,23 +323,29 @@ def leftovers(
 
 
 def fragments(
-    dancer: np.ndarray, body: np.ndarray, reach: int = 0
+    dancer: np.ndarray, body: np.ndarray, reach: int = 0, untouched: np.ndarray | None = None
 ) -> tuple[int, np.ndarray, np.ndarray]:
     """(count, fragment mask, main body mask) of the dancer's (h, w) bool components: fragments
     are those besides the main body above FRAGMENT_SHARE of the frame that lie mostly (over
-    ON_BODY) off `body` (h, w) bool, the driving silhouette where the animator drew it, grown by
-    `reach` px; the main body is the component overlapping `body` most, else the largest, with
-    the pieces lying on `body` (a hand the segmenter split from a translucent forearm is where
-    a hand is drawn, not a loose piece)."""
+    ON_BODY) neither on `body` (h, w) bool, the driving silhouette where the animator drew it,
+    grown by `reach` px, nor on `untouched` (h, w) bool, the photo's background shown as it was
+    (a rock or a flag the segmenter takes for a person is none of the animator's making); the
+    main body is the component overlapping `body` most, else the largest, with the pieces
+    lying on `body` (a hand the segmenter split from a translucent forearm is where a hand is
+    drawn, not a loose piece)."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(dancer.astype(np.uint8), 8)
     if count <= 1:
         return 0, np.zeros_like(dancer), dancer
     overlap = np.bincount(labels[body].ravel(), minlength=count)[1:]
     main = 1 + int(np.argmax(overlap if overlap.any() else stats[1:, cv2.CC_STAT_AREA]))
+    area = stats[:, cv2.CC_STAT_AREA]
     near = _dilate(body, reach) if reach else body
-    on_body = np.bincount(labels[near].ravel(), minlength=count) > ON_BODY * stats[:, -1]
+    on_body = np.bincount(labels[near].ravel(), minlength=count) > ON_BODY * area
     on_body[[0, main]] = [False, True]
-    big = (stats[:, cv2.CC_STAT_AREA] >= FRAGMENT_SHARE * dancer.size) & ~on_body
+    seen = np.zeros(count, bool)
+    if untouched is not None:
+        seen = np.bincount(labels[untouched].ravel(), minlength=count) > ON_BODY * area
+    big = (area >= FRAGMENT_SHARE * dancer.size) & ~on_body & ~seen
     big[0] = False
     return int(big.sum()), big[labels], on_body[labels]
 
@@ -412,7 +419,8 @@ def check_frame(
     body, silhouette = _moved(parts > 0, shift), _moved(shown, shift)
     cover, missing = coverage(dancer, silhouette)
     clear = _px(CLEAR, frame.shape)
-    count, fragment, main = fragments(dancer, body, clear)
+    shown_as_photographed = np.linalg.norm(_smooth(frame) - photo.image, axis=-1) < SAME_COLOUR
+    count, fragment, main = fragments(dancer, body, clear, shown_as_photographed & ~photo.person)
     # A fragment of the photo's person (a hand left behind) is a leftover too.
     occupied = _dilate(main | body, clear)
     arms = _dilate(_moved(np.isin(parts, ARM_PARTS), shift), clear)

@@ -135,9 +135,9 @@ def compute(ctx: StageContext) -> None:
 
 SPEC = StageSpec(
     name="evaluate",
-    version=7,  # 5: parts where the cut-out drew the body; forearms unlike the body it covers;
+    version=8,  # 5: parts where the cut-out drew the body; forearms unlike the body it covers;
     # 6: each limb part where its bone was drawn (limbs kept in the photo's pose); 7: a piece
-    # on the drawn body is no fragment
+    # on the drawn body is no fragment; 8: nor is the photo's background shown as it was
     upstream=("audio", "motion", "align", "animate"),
     raw_inputs=(),
     params={

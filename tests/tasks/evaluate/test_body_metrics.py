@@ -301,3 +301,16 @@ def measure_with(body, frame, parts, extra=None) -> dict[str, float]:
     dancer = (parts > 0) | (False if extra is None else extra)
     check = check_frame(frame, dancer.astype(np.float32), parts, body)
     return {"leftovers": check.leftovers}
+
+
+def test_a_rock_the_segmenter_takes_for_a_person_is_no_fragment_a_drawn_ball_is(scene):
+    """The segmenter marks a patch of the untouched wall as a person: the animator drew nothing
+    there, so it is no fragment; a ball the animator carries along is one."""
+    parts = figure(SHIFT, arm_up=True)
+    frame = dance_frame(scene, parts)
+    blob = np.zeros(parts.shape, bool)
+    cv2.circle(blob.view(np.uint8), (140, 140), 8, 1, -1)
+    dancer = (parts > 0) | blob
+    assert measure(scene, frame, dancer, parts)["fragments"] == 0
+    frame[blob] = (30, 160, 60)  # a green ball where the photo shows wall
+    assert measure(scene, frame, dancer, parts)["fragments"] == 1
