@@ -78,7 +78,8 @@ def body_underlay(
     the body's own SEAM px along them) copied from the body's own pixels on their row
     (`mirror_rows`): the wall beside the body and the arm's skin never bleed into the torso or
     jeans it uncovers. With the spine, an edge the arm hides is found by mirroring the free one
-    (`_mirrored_edges`).
+    (`_mirrored_edges`); one hidden over a few rows, or a leg's, from the free edge near it
+    (`_bridged_edge`).
     """
     own = np.isin(labels, body)
     fill = np.zeros(labels.shape, dtype=bool)
