@@ -298,24 +298,28 @@ def _shown_nearby(
 
 
 def leftovers(
-    frame: np.ndarray, photo: PhotoBody, occupied: np.ndarray, arms: np.ndarray, dancer: np.ndarray
+    smooth: np.ndarray,
+    same: np.ndarray,
+    photo: PhotoBody,
+    occupied: np.ndarray,
+    arms: np.ndarray,
+    dancer: np.ndarray,
 ) -> tuple[float, np.ndarray]:
-    """(share of the photo's person pixels still showing the photo, those pixels): frame (h, w,
-    3) uint8; looked for away from `occupied` (h, w) bool, the dancer and driving body grown, and
+    """(share of the photo's person pixels still showing the photo, those pixels): smooth (h, w,
+    3) float32, the frame as `_smooth` gives it, and same (h, w) bool, where it shows the photo's
+    colour; looked for away from `occupied` (h, w) bool, the dancer and driving body grown, and
     on the photo's forearm cores away from `arms` (h, w) bool, the driving arms grown, where the
     `dancer` (h, w) bool stands: its body may carry them a few px, so a nearby match counts
     there, but only where the photo's forearm looks unlike the dancer's body around that spot (a
     sleeve of the shirt's own cloth shows as shirt once the arm leaves). Over the background the
     exact pixel must match: a patch fill of stones has a skin tone somewhere in any window."""
-    smooth = _smooth(frame)
-    same = np.linalg.norm(smooth - photo.image, axis=-1) < SAME_COLOUR
-    sigma = _px(BODY_AROUND, frame.shape)
+    sigma = _px(BODY_AROUND, smooth.shape)
     weight = cv2.GaussianBlur(dancer.astype(np.float32), (0, 0), sigma)
     around = cv2.GaussianBlur(smooth * dancer[..., None], (0, 0), sigma)
     around /= np.maximum(weight, 1e-3)[..., None]
     unlike = np.linalg.norm(photo.image - around, axis=-1) > DISTINCT
     cores = photo.forearms & ~arms & dancer & unlike
-    carried = _shown_nearby(smooth, photo.image, cores, _px(CARRIED, frame.shape))
+    carried = _shown_nearby(smooth, photo.image, cores, _px(CARRIED, smooth.shape))
     left = (photo.distinct & ~occupied & same) | carried
     # A lone pixel matching by chance is no limb: keep what survives a 3x3 opening.
     left = cv2.morphologyEx(left.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0
@@ -419,12 +423,13 @@ def check_frame(
     body, silhouette = _moved(parts > 0, shift), _moved(shown, shift)
     cover, missing = coverage(dancer, silhouette)
     clear = _px(CLEAR, frame.shape)
-    shown_as_photographed = np.linalg.norm(_smooth(frame) - photo.image, axis=-1) < SAME_COLOUR
-    count, fragment, main = fragments(dancer, body, clear, shown_as_photographed & ~photo.person)
+    smooth = _smooth(frame)
+    same = np.linalg.norm(smooth - photo.image, axis=-1) < SAME_COLOUR  # shows the photo
+    count, fragment, main = fragments(dancer, body, clear, same & ~photo.person)
     # A fragment of the photo's person (a hand left behind) is a leftover too.
     occupied = _dilate(main | body, clear)
     arms = _dilate(_moved(np.isin(parts, ARM_PARTS), shift), clear)
-    left_share, left = leftovers(frame, photo, occupied, arms, dancer)
+    left_share, left = leftovers(smooth, same, photo, occupied, arms, dancer)
     return FrameCheck(
         coverage=cover,
         leftovers=left_share,

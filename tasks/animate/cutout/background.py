@@ -90,8 +90,9 @@ def body_underlay(
     first = np.where(own, cols, labels.shape[1]).min(axis=1)
     last = np.where(own, cols, -1).max(axis=1)
     seen = first.copy(), last.copy()
+    sides = _beside(labels, arms, first, -1), _beside(labels, arms, last, 1)
     if spine is not None:
-        first, last = _mirrored_edges(labels, arms, rows, first, last, spine)
+        first, last = _mirrored_edges(rows, first, last, spine, *sides)
     # rows an arm hides completely (lying across the body) take their neighbours' extent
     inside = np.arange(rows[0], rows[-1] + 1)
     first[inside] = np.interp(inside, rows, first[rows])
@@ -104,8 +105,8 @@ def body_underlay(
     first[inside] = np.floor(uniform_filter1d(first[inside].astype(float), band, mode="nearest"))
     last[inside] = np.ceil(uniform_filter1d(last[inside].astype(float), band, mode="nearest"))
     bridge = round(BRIDGE * np.ptp(rows))
-    first = _bridged_edge(labels, arms, seen[0], first, -1, bridge)
-    last = _bridged_edge(labels, arms, seen[1], last, 1, bridge)
+    first = _bridged_edge(labels, seen[0], first, -1, bridge, *sides[0])
+    last = _bridged_edge(labels, seen[1], last, 1, bridge, *sides[1])
     fill = np.isin(labels, arms) & (cols >= first[:, None]) & (cols <= last[:, None])
     if not fill.any():
         return fill, image
@@ -119,16 +120,30 @@ def body_underlay(
     return fill, mirror_rows(image, source, fill | (near_arm & own))
 
 
+def _beside(
+    labels: np.ndarray, arms: tuple[int, ...], edge: np.ndarray, side: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(hidden, free) (h,) bool: rows whose body edge column edge (h,) has an arm pixel, or the
+    background, just beyond it on the left (side -1) or right (+1) inside the image."""
+    height, width = labels.shape
+    beyond = edge + side
+    inside = (edge >= 0) & (edge < width) & (beyond >= 0) & (beyond < width)
+    outside = labels[np.arange(height), np.clip(beyond, 0, width - 1)]
+    return inside & np.isin(outside, arms), inside & (outside == -1)
+
+
 def _bridged_edge(
     labels: np.ndarray,
-    arms: tuple[int, ...],
     seen: np.ndarray,
     edge: np.ndarray,
     side: int,
     bridge: int,
+    hidden: np.ndarray,
+    free: np.ndarray,
 ) -> np.ndarray:
-    """edge (h,) columns of the body's left (side -1) or right (+1) edge, where an arm lies
-    against the seen edge (h,), set from the body's free edge (meeting the background) nearby.
+    """edge (h,) columns of the body's left (side -1) or right (+1) edge, on the rows where an
+    arm lies against the seen edge (h,) (hidden (h,) bool), set from the body's free edge
+    (meeting the background: free (h,) bool) nearby.
 
     A run of such rows at most `bridge` rows long runs straight between the free edge just
     above and just below it (hands on the hips): the median of ANCHOR_ROWS free rows on each
@@ -139,10 +154,6 @@ def _bridged_edge(
     """
     height, width = labels.shape
     has = (seen >= 0) & (seen < width)
-    outside = labels[np.arange(height), np.clip(seen + side, 0, width - 1)]
-    inside_frame = (seen + side >= 0) & (seen + side < width)
-    hidden = has & inside_frame & np.isin(outside, arms)
-    free = has & inside_frame & (outside == -1)
     bone = np.where(has, labels[np.arange(height), np.clip(seen, 0, width - 1)], -1)
     runs, count = ndimage_label(hidden)
     edge = edge.copy()
@@ -168,27 +179,24 @@ def _bridged_edge(
 
 
 def _mirrored_edges(
-    labels: np.ndarray,
-    arms: tuple[int, ...],
     rows: np.ndarray,
     first: np.ndarray,
     last: np.ndarray,
     spine: tuple[np.ndarray, np.ndarray],
+    left_sides: tuple[np.ndarray, np.ndarray],
+    right_sides: tuple[np.ndarray, np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray]:
     """first, last (h,) columns of the body with, on each of `rows` where an arm lies against
-    one edge and the other edge meets the background, the hidden edge as far from the spine
+    one edge and the other edge meets the background (left_sides, right_sides: `_beside`'s
+    hidden and free rows of each edge), the hidden edge as far from the spine
     (points (x, y) from neck to hips) as the free one: an arm hanging down the body's side
     hides where the body ends. A free side wider than MIRROR_WIDTH typical half-widths (an arm
     the body carries, out to the frame's edge) is no measure of the body."""
-    width = labels.shape[1]
     (x0, y0), (x1, y1) = spine
     centre = x0 + (rows - y0) * (x1 - x0) / max(y1 - y0, 1e-6)
     left, right = first[rows], last[rows]
-    outside_left = labels[rows, np.maximum(left - 1, 0)]
-    outside_right = labels[rows, np.minimum(right + 1, width - 1)]
-    left_free = (left > 0) & (outside_left == -1)
-    right_free = (right < width - 1) & (outside_right == -1)
-    left_hidden, right_hidden = np.isin(outside_left, arms), np.isin(outside_right, arms)
+    left_hidden, left_free = (side[rows] for side in left_sides)
+    right_hidden, right_free = (side[rows] for side in right_sides)
     half_left, half_right = centre - left, right - centre
     free_halves = np.concatenate([half_left[left_free], half_right[right_free]])
     if not free_halves.size:

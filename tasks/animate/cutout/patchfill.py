@@ -276,8 +276,8 @@ def match_light(filled: np.ndarray, image: np.ndarray, hole: np.ndarray) -> np.n
     """filled (h, w, 3) uint8 with the slow light change inside hole (h, w) bool moved toward the
     one diffused in from image's pixels around it, within LIGHT_LIMIT and TINT_LIMIT (patches
     copied from a lighter or darker part of the wall would leave a lighter or darker ghost of
-    the person's shape), and, within
-    SEAM_BAND px of the hole's edge, the finer one too (no visible outline)."""
+    the person's shape), and, within SEAM_BAND px of the hole's edge, the finer one too (no
+    visible outline)."""
     out = filled.astype(np.float32)
     shift = _light_shift(filled, image, hole, LIGHT_SIDE)
     light = shift.mean(axis=-1, keepdims=True)
