@@ -109,10 +109,10 @@ def body_checks(groups: Mapping[str, Any], indices: np.ndarray) -> tuple[Any, li
     with PersonSegmenter() as segment:
         photo = read_photo(np.asarray(align["reference"]), np.asarray(parts[0]), segment)
         sheet = [match_size(np.asarray(frames[i]), parts.shape[1:]) for i in indices]
-        driving = (driving_parts(align, animate, i) for i in indices)
+        driving = (driving_parts(align, animate, i, photo) for i in indices)
         checks = [
-            check_frame(f, segment.near(f, p > 0).mask, p, photo, placed=placed)
-            for f, (p, placed) in zip(sheet, driving, strict=True)
+            check_frame(f, segment.near(f, d.parts > 0).mask, d, photo)
+            for f, d in zip(sheet, driving, strict=True)
         ]
     return photo, sheet, checks
 

@@ -52,7 +52,8 @@ def cutout_frames(ctx: StageContext) -> Iterator[np.ndarray]:
         clip_joints=joints[:],
     )
     # where each frame draws the photo's skeleton: framed as the photo, not where the driving
-    # body stands (evaluation compares the two there)
+    # body stands (evaluation compares the two there, and with the photo's own skeleton)
+    ctx.out.create_array("photo_joints2d", shape=(24, 2), dtype="float32")[:] = animator.body.joints
     drawn = ctx.out.create_array(
         "joints2d", shape=joints.shape, chunks=(CHUNK, 24, 2), dtype="float32"
     )
@@ -129,17 +130,18 @@ def compute(ctx: StageContext) -> None:
 
 SPEC = StageSpec(
     name="animate",
-    # 13: a leg's hidden edge reaches its nearest free edge, the underlay's sides slope (no
-    # blocks of garment); 12: what an arm hides below the hips is carried by the nearest leg (a
-    # hand on the thigh), a hidden edge between free ones runs straight (hands on hips), the
-    # edge split never moves a point from one arm bone to another;
+    # 14: records the photo's skeleton (photo_joints2d); 13: a leg's hidden edge reaches its
+    # nearest free edge, the underlay's sides slope (no blocks of garment); 12: what an arm
+    # hides below the hips is carried by the nearest leg (a hand on the thigh), a hidden edge
+    # between free ones runs straight (hands on hips), the edge split never moves a point
+    # from one arm bone to another;
     # 11: the plate's pyramid starts at 48 px again (64 left steps of light across walls);
     # 10: a held arm is drawn by the torso, the underlay mirrors rows about the spine; 9: an
     # arm the photo's side cuts is held, unsure limb landmarks on the mask count;
     # 8: the plate's fill keeps texture, its light match is bounded; 7: the torso carries the
     # tops of the thighs beneath the legs; 6: a seated photo's hands on its knees leave with
     # the arms; 5: seated legs stay in the plate; 4: records joints2d
-    version=13,
+    version=14,
     upstream=("align", "audio", "render"),  # render: wan-animate's pose keypoints
     raw_inputs=("image", "audio"),
     params={

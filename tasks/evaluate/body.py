@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from tasks.body.skeleton import DENSEPOSE_BONES
+from tasks.body.skeleton import DENSEPOSE_BONES, PARENTS
 
 PERSON = 0.5  # segmentation probability above which a pixel is person
 COVER_TOLERANCE = 0.025  # a driving pixel this close to the dancer counts as covered
@@ -83,6 +83,17 @@ class PhotoBody:
     distinct: np.ndarray
     shown: np.ndarray
     forearms: np.ndarray
+
+
+@dataclass(frozen=True)
+class DrawnBody:
+    """Where a frame's body is asked for: the driving parts (h, w) uint8; placed: where the
+    animator says it drew them (not slid onto the dancer); in_place (h, w) bool: the photo's
+    person pixels it drew where the photo has them, or None."""
+
+    parts: np.ndarray
+    placed: bool = False
+    in_place: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -172,9 +183,8 @@ def photo_body(
     guess = cv2.resize(guess, image.shape[1::-1], interpolation=cv2.INTER_LINEAR)
     smooth = _smooth(image)
     distinct = person & (np.linalg.norm(smooth - guess.astype(np.float32), axis=-1) > DISTINCT)
-    return PhotoBody(
-        smooth, person, distinct, shown, distinct & forearm_mask(landmarks, image.shape)
-    )
+    forearms = distinct & forearm_mask(landmarks, image.shape)
+    return PhotoBody(smooth, person, distinct, shown, forearms)
 
 
 def register(silhouette: np.ndarray, dancer: np.ndarray) -> np.ndarray:
@@ -255,14 +265,46 @@ def _affine(linear: np.ndarray, source: complex, target: complex) -> np.ndarray:
     return np.float32(np.hstack([linear, shift[:, None]]))
 
 
-def driving_parts(align, animate, index: int) -> tuple[np.ndarray, bool]:
-    """(frame `index`'s aligned driving parts (h, w) uint8 from the align artifact, placed):
-    moved to where the animate artifact says its body was drawn (`joints2d`) when it records
-    that (placed), else as the align stage put them."""
+def _segment_distances(points: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """(n, k) distances of points (n,) complex to the segments starts -> ends (k,) complex."""
+    along = ends - starts
+    t = ((points[:, None] - starts) * along.conj()).real / np.maximum(np.abs(along) ** 2, 1e-9)
+    return np.abs(points[:, None] - (starts + np.clip(t, 0.0, 1.0) * along))
+
+
+def in_place(photo: PhotoBody, photo_joints: np.ndarray, drawn: np.ndarray) -> np.ndarray:
+    """(h, w) bool: the photo's person pixels whose nearest bone of the photo's skeleton
+    (photo_joints (24, 2)) the animator drew where the photo has it (drawn (24, 2): both ends
+    within CLEAR). Shown as photographed there, they are the animator's body, not leftovers: a
+    seated photo's legs, which the cut-out keeps in its plate while the driving shins fall below
+    the frame. A hand resting on them is the hand's bone's, so it still counts once the arm
+    leaves."""
+    children = np.arange(1, len(PARENTS))
+    parents = np.asarray(PARENTS)[children]
+    moved = np.linalg.norm(np.asarray(drawn, np.float64) - photo_joints, axis=1)
+    still = np.maximum(moved[parents], moved[children]) <= CLEAR * max(photo.person.shape)
+    mask = np.zeros(photo.person.shape, bool)
+    if not still.any():
+        return mask
+    joints = np.asarray(photo_joints, np.float64) @ np.array([1, 1j])
+    rows, cols = np.nonzero(photo.person)
+    distances = _segment_distances(cols + 1j * rows, joints[parents], joints[children])
+    mine = still[distances.argmin(axis=1)]
+    mask[rows[mine], cols[mine]] = True
+    return mask
+
+
+def driving_parts(align, animate, index: int, photo: PhotoBody) -> DrawnBody:
+    """Frame `index`'s aligned driving parts (h, w) uint8 from the align artifact, moved to where
+    the animate artifact says its body was drawn (`joints2d`, beside the photo's skeleton
+    `photo_joints2d`) when it records that, else as the align stage put them."""
     parts = np.asarray(align["parts"][index])
     if "joints2d" not in animate:
-        return parts, False
-    return framed_parts(parts, align["joints2d"][index], animate["joints2d"][index]), True
+        return DrawnBody(parts)
+    drawn = np.asarray(animate["joints2d"][index], np.float64)
+    placed = framed_parts(parts, align["joints2d"][index], drawn)
+    still = in_place(photo, np.asarray(animate["photo_joints2d"], np.float64), drawn)
+    return DrawnBody(placed, placed=True, in_place=still)
 
 
 def _moved(mask: np.ndarray, shift: np.ndarray) -> np.ndarray:
@@ -406,21 +448,18 @@ def background_change(
 
 
 def check_frame(
-    frame: np.ndarray,
-    dancer_mask: np.ndarray,
-    parts: np.ndarray,
-    photo: PhotoBody,
-    *,
-    placed: bool = False,
+    frame: np.ndarray, dancer_mask: np.ndarray, drawn: DrawnBody, photo: PhotoBody
 ) -> FrameCheck:
-    """All per-frame measures: frame (h, w, 3) uint8 with its person mask (h, w) float, the
-    aligned driving parts (h, w) uint8 of the same size, and the photo. placed: the parts are
-    where the animator says it drew the body (`driving_parts`), so they are not slid onto the
-    dancer (which could slide them onto someone else in the photo)."""
-    dancer = dancer_mask > PERSON
+    """All per-frame measures: frame (h, w, 3) uint8 with its person mask (h, w) float, where
+    its body is asked for (`driving_parts`: the aligned driving parts of the same size) and the
+    photo. Parts not placed where the animator drew them are slid onto the dancer (`register`);
+    placed ones are not (that could slide them onto someone else in the photo)."""
+    dancer, parts = dancer_mask > PERSON, drawn.parts
     shown = photo.shown[parts]
-    shift = np.float32([[1, 0, 0], [0, 1, 0]]) if placed else register(shown, dancer)
+    shift = np.float32([[1, 0, 0], [0, 1, 0]]) if drawn.placed else register(shown, dancer)
     body, silhouette = _moved(parts > 0, shift), _moved(shown, shift)
+    if drawn.in_place is not None:
+        body |= drawn.in_place
     cover, missing = coverage(dancer, silhouette)
     clear = _px(CLEAR, frame.shape)
     smooth = _smooth(frame)

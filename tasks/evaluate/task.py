@@ -86,11 +86,11 @@ def _body(ctx: StageContext, stride: int) -> dict[str, float]:
         )
         for index, raw in sampled:
             frame = match_size(raw, parts.shape[1:])
-            driving, placed = driving_parts(align, animate, index)
-            dancer = segment.near(frame, driving > 0).mask
-            check = check_frame(frame, dancer, driving, photo, placed=placed)
+            drawn = driving_parts(align, animate, index, photo)
+            dancer = segment.near(frame, drawn.parts > 0).mask
+            check = check_frame(frame, dancer, drawn, photo)
             rows.append((check.coverage, check.leftovers, check.fragments, check.fill_quality))
-            person = check.dancer | (driving > 0)
+            person = check.dancer | (drawn.parts > 0)
             if previous is not None:
                 changes.append(background_change(previous[0], frame, previous[1], person))
             previous = (frame, person)
@@ -135,9 +135,10 @@ def compute(ctx: StageContext) -> None:
 
 SPEC = StageSpec(
     name="evaluate",
-    version=8,  # 5: parts where the cut-out drew the body; forearms unlike the body it covers;
+    version=9,  # 5: parts where the cut-out drew the body; forearms unlike the body it covers;
     # 6: each limb part where its bone was drawn (limbs kept in the photo's pose); 7: a piece
-    # on the drawn body is no fragment; 8: nor is the photo's background shown as it was
+    # on the drawn body is no fragment; 8: nor is the photo's background shown as it was;
+    # 9: the photo's person drawn in place (a seated photo's still legs) is the body
     upstream=("audio", "motion", "align", "animate"),
     raw_inputs=(),
     params={

@@ -7,10 +7,12 @@ import pytest
 
 from flows.evaluate import evaluation_params
 from tasks.evaluate.body import (
+    DrawnBody,
     check_frame,
     fill_quality,
     fragments,
     framed_parts,
+    in_place,
     photo_body,
     register,
     shown_parts,
@@ -73,7 +75,7 @@ def dance_frame(scene, parts: np.ndarray) -> np.ndarray:
 
 
 def measure(scene, frame, dancer, parts) -> dict[str, float]:
-    check = check_frame(frame, dancer.astype(np.float32), parts, scene[3])
+    check = check_frame(frame, dancer.astype(np.float32), DrawnBody(parts), scene[3])
     return {
         "coverage": check.coverage,
         "leftovers": check.leftovers,
@@ -236,11 +238,48 @@ def test_a_limb_the_animator_keeps_in_the_photos_pose_is_asked_for_there(scene):
     )  # fmt: skip
     frame = dance_frame(scene, folded)
     missed = (folded > 0) & ~np.isin(folded, RIGHT_LEG)  # the segmenter misses the folded leg
-    kept = check_frame(frame, missed.astype(np.float32), moved, body, placed=True)
-    slid = check_frame(frame, missed.astype(np.float32), parts, body, placed=True)
+    kept = check_frame(frame, missed.astype(np.float32), DrawnBody(moved, placed=True), body)
+    slid = check_frame(frame, missed.astype(np.float32), DrawnBody(parts, placed=True), body)
     assert kept.leftovers < 0.2 * scene[4]["leftovers_max"] < slid.leftovers
     dancer = (folded > 0).astype(np.float32)
-    assert check_frame(frame, dancer, moved, body, placed=True).coverage > 0.95
+    assert check_frame(frame, dancer, DrawnBody(moved, placed=True), body).coverage > 0.95
+
+
+LEGS = (7, 8, 9, 10, 11, 12, 13, 14)  # DensePose thighs and shins
+
+
+def skeleton_of() -> np.ndarray:
+    """(24, 2) every SMPL joint of the stick person: spine, collars, hands and feet too."""
+    joints = joints_of()
+    joints[[0, 3, 6, 9, 13, 14]] = [[60, 96], [60, 85], [60, 72], [60, 60], [55, 52], [65, 52]]
+    joints[[10, 11, 22, 23]] = [[44, 158], [76, 158], [39, 110], [81, 110]]
+    return joints
+
+
+def test_the_photos_legs_drawn_in_place_are_no_leftover_a_hand_left_on_them_is(scene):
+    """A seated photo's legs stay as photographed while the driving legs fall below the frame:
+    the animator draws them in place, so they are its body even where the segmenter misses
+    them. Drawn elsewhere, the photo's legs still shown are leftovers, and so is the photo's
+    forearm beside them once the drawn arm is raised."""
+    _, _, photo, body, gates = scene
+    photo_joints, dancing = skeleton_of(), figure(arm_up=True)
+    driving = np.where(np.isin(dancing, LEGS), 0, dancing)  # no driving legs in the frame
+    drawn = photo_joints.copy()
+    drawn[[19, 21, 23]] = [[96, 40], [118, 26], [124, 20]]  # the right arm raised
+    frame = dance_frame(scene, dancing)
+    missed = (driving > 0).astype(np.float32)  # the segmenter misses the legs
+
+    def leftovers(drawn: np.ndarray, frame: np.ndarray = frame, still: bool = True) -> float:
+        kept = in_place(body, photo_joints, drawn) if still else None
+        return check_frame(frame, missed, DrawnBody(driving, True, kept), body).leftovers
+
+    assert leftovers(drawn) == 0.0 < gates["leftovers_max"] < leftovers(drawn, still=False)
+    elsewhere = drawn.copy()
+    elsewhere[[4, 5, 7, 8, 10, 11]] += [30, 0]
+    assert leftovers(elsewhere) > gates["leftovers_max"]
+    forearm = np.isin(figure(), (20,))
+    left_behind = np.where(forearm[..., None], photo, frame)
+    assert leftovers(drawn, left_behind) > gates["leftovers_max"]
 
 
 def segment_distance(mask: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
@@ -299,7 +338,7 @@ def test_a_sleeve_of_the_shirts_cloth_leaves_no_leftover_on_the_shirt(scene):
 
 def measure_with(body, frame, parts, extra=None) -> dict[str, float]:
     dancer = (parts > 0) | (False if extra is None else extra)
-    check = check_frame(frame, dancer.astype(np.float32), parts, body)
+    check = check_frame(frame, dancer.astype(np.float32), DrawnBody(parts), body)
     return {"leftovers": check.leftovers}
 
 
