@@ -45,6 +45,7 @@ VISIBLE = 0.5  # MediaPipe landmark visibility above which the photo's forearm i
 FOREARM_WIDTH = 0.15  # radius of the forearm and hand core, fraction of the elbow-wrist length
 FOREARMS = ((13, 15, 19, 17, 21), (14, 16, 20, 18, 22))  # elbow, wrist, finger landmarks per arm
 ARM_PARTS = (3, 4, 15, 16, 17, 18, 19, 20, 21, 22)  # DensePose arms and hands
+ARM_ENDS = (18, 19, 20, 21, 22, 23)  # SMPL elbows, wrists, hands: end joints of the arm bones
 CARRIED = 0.012  # a forearm pixel matching the photo this close still counts (the torso moved)
 BODY_AROUND = 0.03  # the dancer's colour around a spot: its body averaged at this scale
 NECK, HIPS = 12, (1, 2)  # SMPL joints: the spine a drawn body is matched by
@@ -88,12 +89,13 @@ class PhotoBody:
 @dataclass(frozen=True)
 class DrawnBody:
     """Where a frame's body is asked for: the driving parts (h, w) uint8; placed: where the
-    animator says it drew them (not slid onto the dancer); in_place (h, w) bool: the photo's
-    person pixels it drew where the photo has them, or None."""
+    animator says it drew them (not slid onto the dancer); person and forearms (h, w) bool:
+    where it says it drew the photo's person and its forearm cores (`carried`), or None."""
 
     parts: np.ndarray
     placed: bool = False
-    in_place: np.ndarray | None = None
+    person: np.ndarray | None = None
+    forearms: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -272,39 +274,59 @@ def _segment_distances(points: np.ndarray, starts: np.ndarray, ends: np.ndarray)
     return np.abs(points[:, None] - (starts + np.clip(t, 0.0, 1.0) * along))
 
 
-def in_place(photo: PhotoBody, photo_joints: np.ndarray, drawn: np.ndarray) -> np.ndarray:
-    """(h, w) bool: the photo's person pixels whose nearest bone of the photo's skeleton
-    (photo_joints (24, 2)) the animator drew where the photo has it (drawn (24, 2): both ends
-    within CLEAR). Shown as photographed there, they are the animator's body, not leftovers: a
-    seated photo's legs, which the cut-out keeps in its plate while the driving shins fall below
-    the frame. A hand resting on them is the hand's bone's, so it still counts once the arm
-    leaves."""
-    children = np.arange(1, len(PARENTS))
+def carried(
+    where: np.ndarray, photo_joints: np.ndarray, drawn: np.ndarray, ends: tuple[int, ...] = ()
+) -> np.ndarray:
+    """(h, w) bool: where the animator drew the photo's pixels `where` (h, w) bool, each moved
+    with its nearest bone of the photo's skeleton (photo_joints (24, 2)) onto that bone as drawn
+    (drawn (24, 2)): turned with it and stretched along it (within BONE_STRETCH); a bone shorter
+    than MIN_BONE of the spine only moves. ends: the bones competing, by their end joints (all
+    when empty).
+
+    Shown there, they are the animator's body, not leftovers of the photo: a seated photo's legs
+    kept in place while the driving shins fall below the frame, hands the torso carries. A hand
+    resting on a still leg is the hand bone's, so it is carried with the arm, and left behind
+    once the arm leaves, it counts."""
+    children = np.asarray(ends or range(1, len(PARENTS)))
     parents = np.asarray(PARENTS)[children]
-    moved = np.linalg.norm(np.asarray(drawn, np.float64) - photo_joints, axis=1)
-    still = np.maximum(moved[parents], moved[children]) <= CLEAR * max(photo.person.shape)
-    mask = np.zeros(photo.person.shape, bool)
-    if not still.any():
-        return mask
-    joints = np.asarray(photo_joints, np.float64) @ np.array([1, 1j])
-    rows, cols = np.nonzero(photo.person)
-    distances = _segment_distances(cols + 1j * rows, joints[parents], joints[children])
-    mine = still[distances.argmin(axis=1)]
-    mask[rows[mine], cols[mine]] = True
-    return mask
+    source, target = (np.asarray(j, np.float64) @ np.array([1, 1j]) for j in (photo_joints, drawn))
+    start, bone, bone2 = source[parents], source[children] - source[parents], target[children]
+    bone2 = bone2 - target[parents]
+    (neck, hips) = _spine(source)
+    rigid = np.minimum(abs(bone), abs(bone2)) < MIN_BONE * abs(neck - hips)
+    turn = np.where(rigid, 1, bone / np.where(rigid, 1, abs(bone)))  # the photo bone's direction
+    turn2 = np.where(rigid, 1, bone2 / np.where(rigid, 1, abs(bone2)))
+    along = np.where(rigid, 1, np.clip(abs(bone2) / np.maximum(abs(bone), 1e-9), *BONE_STRETCH))
+    rows, cols = np.nonzero(where)
+    points = cols + 1j * rows
+    nearest = _segment_distances(points, start, source[children]).argmin(axis=1)
+    local = (points - start[nearest]) / turn[nearest]  # along the bone + i across it
+    moved = (
+        target[parents][nearest] + (local.real * along[nearest] + 1j * local.imag) * turn2[nearest]
+    )
+    x, y = np.round(moved.real).astype(int), np.round(moved.imag).astype(int)
+    inside = (x >= 0) & (x < where.shape[1]) & (y >= 0) & (y < where.shape[0])
+    mask = np.zeros(where.shape, np.uint8)
+    mask[y[inside], x[inside]] = 1
+    # a stretched bone spreads its pixels apart: close the gaps between them
+    return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8)) > 0
 
 
 def driving_parts(align, animate, index: int, photo: PhotoBody) -> DrawnBody:
     """Frame `index`'s aligned driving parts (h, w) uint8 from the align artifact, moved to where
     the animate artifact says its body was drawn (`joints2d`, beside the photo's skeleton
-    `photo_joints2d`) when it records that, else as the align stage put them."""
+    `photo_joints2d`) when it records that, with the photo's person and forearms carried there
+    (`carried`), else as the align stage put them."""
     parts = np.asarray(align["parts"][index])
     if "joints2d" not in animate:
         return DrawnBody(parts)
     drawn = np.asarray(animate["joints2d"][index], np.float64)
-    placed = framed_parts(parts, align["joints2d"][index], drawn)
-    still = in_place(photo, np.asarray(animate["photo_joints2d"], np.float64), drawn)
-    return DrawnBody(placed, placed=True, in_place=still)
+    source = np.asarray(animate["photo_joints2d"], np.float64)
+    # the forearm cores go with the arm bones only: fingers resting on a thigh leave with the arm
+    forearms = carried(photo.forearms, source, drawn, ARM_ENDS)
+    person = carried(photo.person & ~photo.forearms, source, drawn) | forearms
+    parts = framed_parts(parts, align["joints2d"][index], drawn)
+    return DrawnBody(parts, placed=True, person=person, forearms=forearms)
 
 
 def _moved(mask: np.ndarray, shift: np.ndarray) -> np.ndarray:
@@ -458,8 +480,8 @@ def check_frame(
     shown = photo.shown[parts]
     shift = np.float32([[1, 0, 0], [0, 1, 0]]) if drawn.placed else register(shown, dancer)
     body, silhouette = _moved(parts > 0, shift), _moved(shown, shift)
-    if drawn.in_place is not None:
-        body |= drawn.in_place
+    if drawn.person is not None:
+        body |= drawn.person
     cover, missing = coverage(dancer, silhouette)
     clear = _px(CLEAR, frame.shape)
     smooth = _smooth(frame)
@@ -467,7 +489,10 @@ def check_frame(
     count, fragment, main = fragments(dancer, body, clear, same & ~photo.person)
     # A fragment of the photo's person (a hand left behind) is a leftover too.
     occupied = _dilate(main | body, clear)
-    arms = _dilate(_moved(np.isin(parts, ARM_PARTS), shift), clear)
+    arms = np.isin(parts, ARM_PARTS)
+    if drawn.forearms is not None:
+        arms |= drawn.forearms
+    arms = _dilate(_moved(arms, shift), clear)
     left_share, left = leftovers(smooth, same, photo, occupied, arms, dancer)
     return FrameCheck(
         coverage=cover,

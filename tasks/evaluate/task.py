@@ -135,10 +135,11 @@ def compute(ctx: StageContext) -> None:
 
 SPEC = StageSpec(
     name="evaluate",
-    version=9,  # 5: parts where the cut-out drew the body; forearms unlike the body it covers;
+    version=10,  # 5: parts where the cut-out drew the body; forearms unlike the body it covers;
     # 6: each limb part where its bone was drawn (limbs kept in the photo's pose); 7: a piece
     # on the drawn body is no fragment; 8: nor is the photo's background shown as it was;
-    # 9: the photo's person drawn in place (a seated photo's still legs) is the body
+    # 9: the photo's person drawn in place (a seated photo's still legs) is the body; 10: and
+    # so is the photo's person where its bones carried it (hands the torso holds)
     upstream=("audio", "motion", "align", "animate"),
     raw_inputs=(),
     params={

@@ -7,12 +7,13 @@ import pytest
 
 from flows.evaluate import evaluation_params
 from tasks.evaluate.body import (
+    ARM_ENDS,
     DrawnBody,
+    carried,
     check_frame,
     fill_quality,
     fragments,
     framed_parts,
-    in_place,
     photo_body,
     register,
     shown_parts,
@@ -270,7 +271,7 @@ def test_the_photos_legs_drawn_in_place_are_no_leftover_a_hand_left_on_them_is(s
     missed = (driving > 0).astype(np.float32)  # the segmenter misses the legs
 
     def leftovers(drawn: np.ndarray, frame: np.ndarray = frame, still: bool = True) -> float:
-        kept = in_place(body, photo_joints, drawn) if still else None
+        kept = carried(body.person, photo_joints, drawn) if still else None
         return check_frame(frame, missed, DrawnBody(driving, True, kept), body).leftovers
 
     assert leftovers(drawn) == 0.0 < gates["leftovers_max"] < leftovers(drawn, still=False)
@@ -313,6 +314,36 @@ def test_a_hand_left_on_the_body_is_a_leftover_even_moved_a_little(scene):
     frame[forearm] = np.roll(photo, (3, 2), axis=(0, 1))[forearm]
     left = measure_with(body, frame, dancing, extra=forearm)
     assert clean["leftovers"] == 0.0 and left["leftovers"] > gates["leftovers_max"]
+
+
+def test_a_held_forearm_the_torso_carries_is_drawn_there_not_left_behind(scene):
+    """The animator holds the photo's right arm as photographed (it runs out of the frame) and
+    sways the whole body 3 px while the driving arm is raised: the photo's forearm, shown where
+    the drawn skeleton carried it, is no leftover; with the skeleton raising that arm, the same
+    frame leaves it behind."""
+    photo = scene[2]
+    parts, marks = figure(), np.zeros((33, 3))
+    marks[[14, 16, 20, 18, 22]] = [[76, 80, 1], [80, 104, 1], [81, 110, 1], [79, 110, 1],
+                                   [82, 108, 1]]  # fmt: skip
+    body = photo_body(
+        photo, (parts > 0).astype(np.float32), shown_parts(parts > 0, None, parts), marks
+    )
+    photo_joints = skeleton_of()
+    swayed = np.roll(parts, (2, 3), axis=(0, 1))
+    frame = np.roll(photo, (2, 3), axis=(0, 1))
+    driving = np.roll(figure(arm_up=True), (2, 3), axis=(0, 1))
+
+    def leftovers(drawn: np.ndarray) -> float:
+        placed = DrawnBody(
+            driving, True, carried(body.person, photo_joints, drawn),
+            carried(body.forearms, photo_joints, drawn, ARM_ENDS),
+        )  # fmt: skip
+        return check_frame(frame, (swayed > 0).astype(np.float32), placed, body).leftovers
+
+    held = photo_joints + [3, 2]
+    raised = held.copy()
+    raised[[19, 21, 23]] = [[96, 40], [118, 26], [124, 20]]
+    assert leftovers(held) == 0.0 < leftovers(raised)
 
 
 def test_a_sleeve_of_the_shirts_cloth_leaves_no_leftover_on_the_shirt(scene):
