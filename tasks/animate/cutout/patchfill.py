@@ -17,6 +17,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 from numba import njit
+from scipy import sparse
+from scipy.sparse.linalg import spsolve
 
 PATCH_RADIUS = 3  # 7x7 patches
 COARSEST_SIDE = 48  # px: the pyramid stops once the long side is this small (starting at 64
@@ -257,16 +259,48 @@ def _diffused(level: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return np.stack(channels, axis=-1)
 
 
+def membrane(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """image (h, w, c) float32 with hole (h, w) bool replaced by the harmonic interpolation of
+    its edge (Laplace's equation, the image's border free): smooth, and never lighter or darker
+    than the edge. A marching fill (Telea) would not do: its fronts from a dark and a lit side
+    meet along the hole's middle, a hard step of light that draws the person's outline into the
+    plate; a biharmonic one overshoots past a flag's edge. Neither library ships this one."""
+    height, width = hole.shape
+    ys, xs = np.nonzero(hole)
+    index = np.full(hole.shape, -1, np.int64)
+    index[ys, xs] = np.arange(len(ys))
+    known = image.reshape(height * width, -1).astype(np.float64)
+    degree = np.zeros(len(ys))
+    rhs = np.zeros((len(ys), known.shape[1]))
+    rows, cols = [np.arange(len(ys))], [np.arange(len(ys))]
+    for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        y, x = ys + dy, xs + dx
+        inside = (y >= 0) & (y < height) & (x >= 0) & (x < width)
+        degree += inside
+        me, y, x = np.flatnonzero(inside), y[inside], x[inside]
+        other = index[y, x]
+        rows.append(me[other >= 0])
+        cols.append(other[other >= 0])
+        np.add.at(rhs, me[other < 0], known[y[other < 0] * width + x[other < 0]])
+    weights = np.concatenate([degree, -np.ones(sum(len(r) for r in rows[1:]))])
+    laplacian = sparse.csc_matrix(
+        (weights, (np.concatenate(rows), np.concatenate(cols))), shape=(len(ys),) * 2
+    )
+    out = image.astype(np.float32).copy()
+    out[ys, xs] = spsolve(laplacian, rhs).reshape(len(ys), -1)
+    return out
+
+
 def _light_shift(filled: np.ndarray, image: np.ndarray, hole: np.ndarray, side: int) -> np.ndarray:
-    """(h, w, 3) float32: image's light diffused into hole from around it (Telea at `side` px,
-    blurred) minus filled's, both at `side` px, upsampled."""
+    """(h, w, 3) float32: image's light interpolated into hole from around it (`membrane` at
+    `side` px, blurred) minus filled's, both at `side` px, upsampled."""
     height, width = hole.shape
     scale = side / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     small_hole = cv2.resize(hole.astype(np.uint8), size, interpolation=cv2.INTER_AREA)
     small_hole = cv2.dilate((small_hole > 0).astype(np.uint8), np.ones((3, 3), np.uint8))
     small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    around = cv2.inpaint(small, small_hole, 3, cv2.INPAINT_TELEA).astype(np.float32)
+    around = membrane(small.astype(np.float32), small_hole > 0)
     ours = cv2.resize(filled.astype(np.float32), size, interpolation=cv2.INTER_AREA)
     shift = cv2.GaussianBlur(around - ours, (0, 0), LIGHT_BLUR)  # blurring is linear
     return cv2.resize(shift, (width, height), interpolation=cv2.INTER_LINEAR)
@@ -274,19 +308,23 @@ def _light_shift(filled: np.ndarray, image: np.ndarray, hole: np.ndarray, side: 
 
 def match_light(filled: np.ndarray, image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """filled (h, w, 3) uint8 with the slow light change inside hole (h, w) bool moved toward the
-    one diffused in from image's pixels around it, within LIGHT_LIMIT and TINT_LIMIT (patches
-    copied from a lighter or darker part of the wall would leave a lighter or darker ghost of
-    the person's shape), and, within SEAM_BAND px of the hole's edge, the finer one too (no
-    visible outline)."""
+    one interpolated from image's pixels around it, within LIGHT_LIMIT (patches copied from a
+    lighter or darker part of the wall would leave a lighter or darker ghost of the person's
+    shape), and, within SEAM_BAND px of the hole's edge, the finer one too (no visible outline);
+    each changes the hue by at most TINT_LIMIT (a red flag beside the hole is no wall's tint)."""
     out = filled.astype(np.float32)
     shift = _light_shift(filled, image, hole, LIGHT_SIDE)
     light = shift.mean(axis=-1, keepdims=True)
-    tint = shift - light
-    tint_size = np.linalg.norm(tint, axis=-1, keepdims=True)
-    tint *= np.minimum(1.0, TINT_LIMIT / np.maximum(tint_size, 1e-6))
-    out[hole] += (np.clip(light, -LIGHT_LIMIT, LIGHT_LIMIT) + tint)[hole]
+    out[hole] += (np.clip(light, -LIGHT_LIMIT, LIGHT_LIMIT) + _tint(shift - light))[hole]
     inside = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3)
     fade = np.clip(1 - inside / SEAM_BAND, 0, 1) * hole
     seam = _light_shift(np.clip(out, 0, 255), image, hole, SEAM_SIDE)
-    out += seam * fade[..., None]
+    light = seam.mean(axis=-1, keepdims=True)
+    out += (light + _tint(seam - light)) * fade[..., None]
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def _tint(tint: np.ndarray) -> np.ndarray:
+    """Hue shifts (..., 3) (zero mean per pixel) shortened to at most TINT_LIMIT."""
+    size = np.linalg.norm(tint, axis=-1, keepdims=True)
+    return tint * np.minimum(1.0, TINT_LIMIT / np.maximum(size, 1e-6))

@@ -41,11 +41,12 @@ def cast_shadow(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     deviation = _known_mean(np.abs(luma - smooth), known, 7)
     chroma = _known_mean(rgb[..., :2] / rgb.sum(axis=2, keepdims=True), known, 5)
     # the lit wall: the brightest flat level within twice the reach (past a shadow beside an
-    # arm beside the body), and its chromaticity there
+    # arm beside the body), and its chromaticity where it is lit (flat cloth nearby, another
+    # person's jeans, is no measure of the wall's colour)
     flat = known & (deviation < FLAT * smooth)
     lit_level = np.where(flat, smooth, 0).astype(np.float32)
     lit = cv2.dilate(lit_level, np.ones((4 * reach + 1,) * 2, np.uint8))
-    wall_chroma = _known_mean(chroma, flat, 4 * reach + 1)
+    wall_chroma = _known_mean(chroma, flat & (smooth >= (1 - DARKER) * lit), 4 * reach + 1)
     candidate = (
         flat & (smooth < (1 - DARKER) * lit) & (np.abs(chroma - wall_chroma).max(axis=2) < CHROMA)
     )

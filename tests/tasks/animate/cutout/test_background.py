@@ -127,10 +127,27 @@ def test_light_matching_takes_a_walls_shading_but_not_a_neighbouring_objects_col
     flag[:, :34] = (200, 30, 40)  # a red flag beside the hole
     grey = np.where(hole[..., None], 180.0, flag).astype(np.uint8)
     lit = match_light(grey, flag.astype(np.uint8), hole).astype(float)
-    inner = lit[40:88, 44:88]
-    hue = inner - inner.mean(axis=-1, keepdims=True)
-    assert np.linalg.norm(hue, axis=-1).max() <= patchfill.TINT_LIMIT + 2  # no red smear
+    hue = lit - lit.mean(axis=-1, keepdims=True)
+    edge = 32 + patchfill.SEAM_BAND  # past the seam band only the slow match moves the hue
+    inner = lit[edge : 96 - patchfill.SEAM_BAND, edge : 96 - patchfill.SEAM_BAND]
+    assert np.linalg.norm(hue[hole], axis=-1).max() <= 2 * patchfill.TINT_LIMIT + 2  # no red
+    inner_hue = hue[edge : 96 - patchfill.SEAM_BAND, edge : 96 - patchfill.SEAM_BAND]
+    assert np.linalg.norm(inner_hue, axis=-1).max() <= patchfill.TINT_LIMIT + 2
     assert np.abs(inner.mean(axis=-1) - 180).max() <= patchfill.LIGHT_LIMIT + 2
+
+
+def test_light_across_a_hole_between_a_dark_and_a_lit_wall_ramps_with_no_step():
+    """The person stood between a shadowed wall and a lit one: the plate's light ramps across
+    where they stood; a marching fill's fronts meet in the middle, a step that draws their
+    outline."""
+    image = np.full((96, 128, 3), 200, np.uint8)
+    image[:, :40] = 100
+    hole = np.zeros((96, 128), bool)
+    hole[:, 40:88] = True
+    flat = np.where(hole[..., None], 150, image).astype(np.uint8)
+    across = match_light(flat, image, hole)[:, 44:85:4].mean(axis=(0, 2))
+    steps = np.diff(across)
+    assert (steps > 0).all() and steps.max() < 12  # a ramp of 100 over 48 px: 8.3 per 4 px
 
 
 def test_a_photo_extended_by_its_mirror_loses_the_mirrored_person_too(photo_and_body):

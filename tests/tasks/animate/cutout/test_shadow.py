@@ -33,3 +33,17 @@ def test_the_cast_shadow_is_filled_with_lit_wall():
 def test_a_textured_background_has_no_shadow():
     photo = figure.composite(figure.background(), figure.figure_alpha(), figure.PERSON_RGB)
     assert not cast_shadow(photo, plate_hole(figure.figure_alpha(), 4)).any()
+
+
+def test_flat_cloth_beside_the_wall_does_not_hide_the_shadow():
+    """Another person's jeans stand beside: flat, dark and blue, they are no measure of the
+    wall's colour, so the shadow (the wall a little darker, of its colour) is still found."""
+    photo, alpha, shadow_only = _shadowed_photo()
+    hole = plate_hole(alpha, 4)
+    free = ~cv2.dilate((hole | shadow_only).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    jeans = photo.copy()
+    jeans[:, 200:][free[:, 200:]] = (60, 90, 150)
+    beside = shadow_only.copy()
+    beside[:, :150] = False  # the shadow within reach of the jeans
+    alone = np.count_nonzero(cast_shadow(photo, hole) & beside)
+    assert np.count_nonzero(cast_shadow(jeans, hole) & beside) > 0.6 * alone > 0
