@@ -223,8 +223,8 @@ def patch_fill(image: np.ndarray, hole: np.ndarray, seed: int = 0) -> np.ndarray
             current = None
             continue
         work = level.copy()
-        if current is None:  # the coarsest usable level starts from a diffusion fill
-            work = _diffused(level, level_hole)
+        if current is None:  # the coarsest usable level starts from the edge's membrane
+            work = membrane(level, level_hole)
             nnf = _random_matches(valid, shape, rng)
         else:
             up = _resize(current, (shape[1], shape[0]), cv2.INTER_LINEAR)
@@ -247,16 +247,6 @@ def patch_fill(image: np.ndarray, hole: np.ndarray, seed: int = 0) -> np.ndarray
     if current is None:
         return cv2.inpaint(image, hole.astype(np.uint8), 3, cv2.INPAINT_TELEA)
     return np.clip(current[..., :3] + 0.5, 0, 255).astype(np.uint8)
-
-
-def _diffused(level: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    """level (h, w, c) float32 with hole inpainted by Telea, one 32-bit channel at a time."""
-    mask = hole.astype(np.uint8)
-    channels = [
-        cv2.inpaint(np.ascontiguousarray(c), mask, 3, cv2.INPAINT_TELEA)
-        for c in level.transpose(2, 0, 1)
-    ]
-    return np.stack(channels, axis=-1)
 
 
 def membrane(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
