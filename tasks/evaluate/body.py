@@ -4,8 +4,9 @@ Per output frame, from the person segmentation of that frame (the dancer), the r
 with its own segmentation, and the aligned driving part map (DensePose parts 1..24, 0 = none):
 - coverage: share of the driving silhouette, limited to the parts the photo shows, that the dancer
   covers (within a small tolerance: a cut-out keeps the photo's limb thickness);
-- leftovers: share of the photo's person pixels that, away from the dancer and the driving body,
-  still carry the photo's colours (the photo's hands left behind in the background), counting
+- leftovers: share of the photo's person pixels that, away from the dancer and the driving body
+  (with the photo's person where the animator's bones carried it, when it records them), still
+  carry the photo's colours (the photo's hands left behind in the background), counting
   too the photo's hands and forearms still shown, give or take a few pixels, away from the driving
   arms, over the dancer's own body as well (hands left on the hips while the arms dance);
 - fragments: person components besides the main body, each above FRAGMENT_SHARE of the frame,
@@ -185,8 +186,9 @@ def photo_body(
     guess = cv2.resize(guess, image.shape[1::-1], interpolation=cv2.INTER_LINEAR)
     smooth = _smooth(image)
     distinct = person & (np.linalg.norm(smooth - guess.astype(np.float32), axis=-1) > DISTINCT)
-    forearms = distinct & forearm_mask(landmarks, image.shape)
-    return PhotoBody(smooth, person, distinct, shown, forearms)
+    return PhotoBody(
+        smooth, person, distinct, shown, distinct & forearm_mask(landmarks, image.shape)
+    )
 
 
 def register(silhouette: np.ndarray, dancer: np.ndarray) -> np.ndarray:
@@ -290,9 +292,9 @@ def carried(
     children = np.asarray(ends or range(1, len(PARENTS)))
     parents = np.asarray(PARENTS)[children]
     source, target = (np.asarray(j, np.float64) @ np.array([1, 1j]) for j in (photo_joints, drawn))
-    start, bone, bone2 = source[parents], source[children] - source[parents], target[children]
-    bone2 = bone2 - target[parents]
-    (neck, hips) = _spine(source)
+    start, start2 = source[parents], target[parents]
+    bone, bone2 = source[children] - start, target[children] - start2
+    neck, hips = _spine(source)
     rigid = np.minimum(abs(bone), abs(bone2)) < MIN_BONE * abs(neck - hips)
     turn = np.where(rigid, 1, bone / np.where(rigid, 1, abs(bone)))  # the photo bone's direction
     turn2 = np.where(rigid, 1, bone2 / np.where(rigid, 1, abs(bone2)))
@@ -301,9 +303,7 @@ def carried(
     points = cols + 1j * rows
     nearest = _segment_distances(points, start, source[children]).argmin(axis=1)
     local = (points - start[nearest]) / turn[nearest]  # along the bone + i across it
-    moved = (
-        target[parents][nearest] + (local.real * along[nearest] + 1j * local.imag) * turn2[nearest]
-    )
+    moved = start2[nearest] + (local.real * along[nearest] + 1j * local.imag) * turn2[nearest]
     x, y = np.round(moved.real).astype(int), np.round(moved.imag).astype(int)
     inside = (x >= 0) & (x < where.shape[1]) & (y >= 0) & (y < where.shape[0])
     mask = np.zeros(where.shape, np.uint8)

@@ -254,7 +254,8 @@ def membrane(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     its edge (Laplace's equation, the image's border free): smooth, and never lighter or darker
     than the edge. A marching fill (Telea) would not do: its fronts from a dark and a lit side
     meet along the hole's middle, a hard step of light that draws the person's outline into the
-    plate; a biharmonic one overshoots past a flag's edge. Neither library ships this one."""
+    plate; a biharmonic one overshoots past a flag's edge. OpenCV and scikit-image have no
+    Laplace fill, so it is solved here with scipy.sparse."""
     height, width = hole.shape
     ys, xs = np.nonzero(hole)
     index = np.full(hole.shape, -1, np.int64)
