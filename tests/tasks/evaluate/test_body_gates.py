@@ -80,3 +80,19 @@ def test_the_preview_animator_fails_the_body_gates(clip, tmp_path):
     preview = side_by_side(labelled_reference(photo), driving)  # (T, h, 2w, 3)
     metrics, failed = body_failures(photo, parts, preview, tmp_path)
     assert "coverage_min" in failed, metrics
+
+
+def test_a_plate_smeared_where_the_dancer_leaves_it_bare_fails_though_most_frames_are_clean(
+    clip, tmp_path
+):
+    """The last two frames, where the cut-out has slid farthest, show the plate blurred where the
+    photo's person stood: the median frame is clean, the worst quarter is not."""
+    photo, parts, frames = clip
+    with PersonSegmenter() as segment:
+        person = segment(photo).mask > 0.5
+    smeared = frames.copy()
+    for t in (FRAMES - 2, FRAMES - 1):
+        bare = person & (parts[t] == 0)
+        smeared[t][bare] = cv2.GaussianBlur(frames[t], (0, 0), 8.0)[bare]
+    metrics, failed = body_failures(photo, parts, smeared, tmp_path)
+    assert failed == ["fill_quality_min"], metrics
