@@ -100,7 +100,7 @@ def write_metrics_json(
 def body_checks(groups: Mapping[str, Any], indices: np.ndarray) -> tuple[Any, list, list]:
     """(the photo's PhotoBody, frames, tasks.evaluate.body checks) of the animated frames at
     `indices`, each frame resized to the aligned photo as the evaluate stage measures it."""
-    from tasks.evaluate.body import check_frame, driving_parts, read_photo
+    from tasks.evaluate.body import DrawnBodies, check_frame, read_photo
     from tasks.evaluate.segment import PersonSegmenter
     from tasks.evaluate.video import match_size
 
@@ -109,7 +109,8 @@ def body_checks(groups: Mapping[str, Any], indices: np.ndarray) -> tuple[Any, li
     with PersonSegmenter() as segment:
         photo = read_photo(np.asarray(align["reference"]), np.asarray(parts[0]), segment)
         sheet = [match_size(np.asarray(frames[i]), parts.shape[1:]) for i in indices]
-        driving = (driving_parts(align, animate, i, photo) for i in indices)
+        drawn_at = DrawnBodies(align, animate, photo)
+        driving = (drawn_at(i) for i in indices)
         checks = [
             check_frame(f, segment.near(f, d.parts > 0).mask, d, photo)
             for f, d in zip(sheet, driving, strict=True)

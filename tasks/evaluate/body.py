@@ -276,57 +276,86 @@ def _segment_distances(points: np.ndarray, starts: np.ndarray, ends: np.ndarray)
     return np.abs(points[:, None] - (starts + np.clip(t, 0.0, 1.0) * along))
 
 
-def carried(
-    where: np.ndarray, photo_joints: np.ndarray, drawn: np.ndarray, ends: tuple[int, ...] = ()
-) -> np.ndarray:
-    """(h, w) bool: where the animator drew the photo's pixels `where` (h, w) bool, each moved
-    with its nearest bone of the photo's skeleton (photo_joints (24, 2)) onto that bone as drawn
-    (drawn (24, 2)): turned with it and stretched along it (within BONE_STRETCH); a bone shorter
-    than MIN_BONE of the spine only moves. ends: the bones competing, by their end joints (all
-    when empty).
+@dataclass(frozen=True)
+class BoneOwners:
+    """Pixels (rows, cols) of the photo and the bone of its skeleton each goes with (the bone's
+    end joint), in an image of `shape`."""
+
+    shape: tuple[int, int]
+    rows: np.ndarray
+    cols: np.ndarray
+    bone: np.ndarray
+
+
+def bone_owners(
+    where: np.ndarray, photo_joints: np.ndarray, ends: tuple[int, ...] = ()
+) -> BoneOwners:
+    """The pixels of `where` (h, w) bool, each owned by its nearest bone of the photo's skeleton
+    (photo_joints (24, 2)); ends: the bones competing, by their end joints (all when empty)."""
+    children = np.asarray(ends or range(1, len(PARENTS)))
+    joints = np.asarray(photo_joints, np.float64) @ np.array([1, 1j])
+    rows, cols = np.nonzero(where)
+    starts, stops = joints[np.asarray(PARENTS)[children]], joints[children]
+    nearest = _segment_distances(cols + 1j * rows, starts, stops).argmin(axis=1)
+    return BoneOwners(where.shape, rows, cols, children[nearest])
+
+
+def carried(owners: BoneOwners, photo_joints: np.ndarray, drawn: np.ndarray) -> np.ndarray:
+    """(h, w) bool: where the animator drew the photo's pixels of `owners`, each moved with its
+    bone of the photo's skeleton (photo_joints (24, 2)) onto that bone as drawn (drawn (24, 2)):
+    turned with it and stretched along it (within BONE_STRETCH); a bone shorter than MIN_BONE of
+    the spine only moves.
 
     Shown there, they are the animator's body, not leftovers of the photo: a seated photo's legs
     kept in place while the driving shins fall below the frame, hands the torso carries. A hand
     resting on a still leg is the hand bone's, so it is carried with the arm, and left behind
     once the arm leaves, it counts."""
-    children = np.asarray(ends or range(1, len(PARENTS)))
-    parents = np.asarray(PARENTS)[children]
+    parents = np.asarray(PARENTS)
     source, target = (np.asarray(j, np.float64) @ np.array([1, 1j]) for j in (photo_joints, drawn))
-    start, start2 = source[parents], target[parents]
-    bone, bone2 = source[children] - start, target[children] - start2
+    start, start2 = source[parents], target[parents]  # per joint: the bone ending there
+    bone, bone2 = source - start, target - start2
     neck, hips = _spine(source)
     rigid = np.minimum(abs(bone), abs(bone2)) < MIN_BONE * abs(neck - hips)
     turn = np.where(rigid, 1, bone / np.where(rigid, 1, abs(bone)))  # the photo bone's direction
     turn2 = np.where(rigid, 1, bone2 / np.where(rigid, 1, abs(bone2)))
     along = np.where(rigid, 1, np.clip(abs(bone2) / np.maximum(abs(bone), 1e-9), *BONE_STRETCH))
-    rows, cols = np.nonzero(where)
-    points = cols + 1j * rows
-    nearest = _segment_distances(points, start, source[children]).argmin(axis=1)
-    local = (points - start[nearest]) / turn[nearest]  # along the bone + i across it
-    moved = start2[nearest] + (local.real * along[nearest] + 1j * local.imag) * turn2[nearest]
+    mine = owners.bone
+    local = (owners.cols + 1j * owners.rows - start[mine]) / turn[mine]  # along + i across
+    moved = start2[mine] + (local.real * along[mine] + 1j * local.imag) * turn2[mine]
     x, y = np.round(moved.real).astype(int), np.round(moved.imag).astype(int)
-    inside = (x >= 0) & (x < where.shape[1]) & (y >= 0) & (y < where.shape[0])
-    mask = np.zeros(where.shape, np.uint8)
+    height, width = owners.shape
+    inside = (x >= 0) & (x < width) & (y >= 0) & (y < height)
+    mask = np.zeros(owners.shape, np.uint8)
     mask[y[inside], x[inside]] = 1
     # a stretched bone spreads its pixels apart: close the gaps between them
     return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8)) > 0
 
 
-def driving_parts(align, animate, index: int, photo: PhotoBody) -> DrawnBody:
-    """Frame `index`'s aligned driving parts (h, w) uint8 from the align artifact, moved to where
-    the animate artifact says its body was drawn (`joints2d`, beside the photo's skeleton
-    `photo_joints2d`) when it records that, with the photo's person and forearms carried there
-    (`carried`), else as the align stage put them."""
-    parts = np.asarray(align["parts"][index])
-    if "joints2d" not in animate:
-        return DrawnBody(parts)
-    drawn = np.asarray(animate["joints2d"][index], np.float64)
-    source = np.asarray(animate["photo_joints2d"], np.float64)
-    # the forearm cores go with the arm bones only: fingers resting on a thigh leave with the arm
-    forearms = carried(photo.forearms, source, drawn, ARM_ENDS)
-    person = carried(photo.person & ~photo.forearms, source, drawn) | forearms
-    parts = framed_parts(parts, align["joints2d"][index], drawn)
-    return DrawnBody(parts, placed=True, person=person, forearms=forearms)
+class DrawnBodies:
+    """Where each frame's body is asked for (`__call__(index)` -> DrawnBody): the aligned driving
+    parts from the align artifact, moved to where the animate artifact says its body was drawn
+    (`joints2d`, beside the photo's skeleton `photo_joints2d`) when it records that, with the
+    photo's person and forearms carried there (`carried`), else as the align stage put them.
+    The photo's pixels are given to its bones once per clip."""
+
+    def __init__(self, align, animate, photo: PhotoBody) -> None:
+        self.align, self.animate = align, animate
+        self.source = None
+        if "joints2d" in animate:
+            self.source = np.asarray(animate["photo_joints2d"], np.float64)
+            # the forearm cores go with the arm bones only: fingers on a thigh leave with the arm
+            self.forearms = bone_owners(photo.forearms, self.source, ARM_ENDS)
+            self.person = bone_owners(photo.person & ~photo.forearms, self.source)
+
+    def __call__(self, index: int) -> DrawnBody:
+        parts = np.asarray(self.align["parts"][index])
+        if self.source is None:
+            return DrawnBody(parts)
+        drawn = np.asarray(self.animate["joints2d"][index], np.float64)
+        forearms = carried(self.forearms, self.source, drawn)
+        person = carried(self.person, self.source, drawn) | forearms
+        parts = framed_parts(parts, self.align["joints2d"][index], drawn)
+        return DrawnBody(parts, placed=True, person=person, forearms=forearms)
 
 
 def _moved(mask: np.ndarray, shift: np.ndarray) -> np.ndarray:
@@ -473,7 +502,7 @@ def check_frame(
     frame: np.ndarray, dancer_mask: np.ndarray, drawn: DrawnBody, photo: PhotoBody
 ) -> FrameCheck:
     """All per-frame measures: frame (h, w, 3) uint8 with its person mask (h, w) float, where
-    its body is asked for (`driving_parts`: the aligned driving parts of the same size) and the
+    its body is asked for (`DrawnBodies`: the aligned driving parts of the same size) and the
     photo. Parts not placed where the animator drew them are slid onto the dancer (`register`);
     placed ones are not (that could slide them onto someone else in the photo)."""
     dancer, parts = dancer_mask > PERSON, drawn.parts

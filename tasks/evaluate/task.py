@@ -15,7 +15,7 @@ import zarr
 
 from tasks.base import Param, StageContext, StageSpec
 from tasks.body.beats import beat_alignment_score, motion_beats
-from tasks.evaluate.body import background_change, check_frame, driving_parts, read_photo
+from tasks.evaluate.body import DrawnBodies, background_change, check_frame, read_photo
 from tasks.evaluate.identity import face_embedding, identity_distances, largest_face
 from tasks.evaluate.motion import (
     foot_skating_ratio,
@@ -82,6 +82,7 @@ def _body(ctx: StageContext, stride: int) -> dict[str, float]:
     parts, frames = align["parts"], animate["frames"]
     with PersonSegmenter() as segment:
         photo = read_photo(np.asarray(align["reference"]), np.asarray(parts[0]), segment)
+    drawn_at = DrawnBodies(align, animate, photo)
     rows, changes, previous = [], [], None
     with PersonSegmenter(video=True) as segment:
         sampled = zip(
@@ -89,7 +90,7 @@ def _body(ctx: StageContext, stride: int) -> dict[str, float]:
         )
         for index, raw in sampled:
             frame = match_size(raw, parts.shape[1:])
-            drawn = driving_parts(align, animate, index, photo)
+            drawn = drawn_at(index)
             dancer = segment.near(frame, drawn.parts > 0).mask
             check = check_frame(frame, dancer, drawn, photo)
             rows.append((check.coverage, check.leftovers, check.fragments, check.fill_quality))

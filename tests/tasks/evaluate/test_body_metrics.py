@@ -9,6 +9,7 @@ from flows.evaluate import evaluation_params
 from tasks.evaluate.body import (
     ARM_ENDS,
     DrawnBody,
+    bone_owners,
     carried,
     check_frame,
     fill_quality,
@@ -271,7 +272,8 @@ def test_the_photos_legs_drawn_in_place_are_no_leftover_a_hand_left_on_them_is(s
     missed = (driving > 0).astype(np.float32)  # the segmenter misses the legs
 
     def leftovers(drawn: np.ndarray, frame: np.ndarray = frame, still: bool = True) -> float:
-        kept = carried(body.person, photo_joints, drawn) if still else None
+        owners = bone_owners(body.person, photo_joints)
+        kept = carried(owners, photo_joints, drawn) if still else None
         return check_frame(frame, missed, DrawnBody(driving, True, kept), body).leftovers
 
     assert leftovers(drawn) == 0.0 < gates["leftovers_max"] < leftovers(drawn, still=False)
@@ -335,8 +337,8 @@ def test_a_held_forearm_the_torso_carries_is_drawn_there_not_left_behind(scene):
 
     def leftovers(drawn: np.ndarray) -> float:
         placed = DrawnBody(
-            driving, True, carried(body.person, photo_joints, drawn),
-            carried(body.forearms, photo_joints, drawn, ARM_ENDS),
+            driving, True, carried(bone_owners(body.person, photo_joints), photo_joints, drawn),
+            carried(bone_owners(body.forearms, photo_joints, ARM_ENDS), photo_joints, drawn),
         )  # fmt: skip
         return check_frame(frame, (swayed > 0).astype(np.float32), placed, body).leftovers
 
