@@ -4,6 +4,9 @@
 
 Each hole pixel takes the weighted vote of the known patches that best match the patches
 overlapping it, refined from a coarse pyramid level (where the hole is small) to the full image.
+Each finer level first rebuilds the hole from its own patches that the doubled matches point to
+(Newson et al.) and only then searches: searching from the coarse level's blurred upsampling, a
+blurred target matched smooth sources best, and the fill kept smooth blobs (dalle8's rocks).
 Copying real patches keeps the surrounding texture and grain; a diffusion fill (Telea, Navier-
 Stokes) or a blur would leave a smooth smear. Patches are compared on colour and on the fine
 texture around them (mean |gradient| at full resolution): at a coarse level a blurred rock face
@@ -28,12 +31,12 @@ FINE_ITERATIONS = 1  # rounds at the finest level, where a round costs the most 
 # from the next level's matches, already refined)
 SOURCE_BAND = 0.15  # patches are copied from this far around the hole, fraction of the long side
 SHARP_LAST_VOTE = True  # the last vote copies the best patch's pixel: averaging blurs grain
-LIGHT_SIDE = 64  # px: the fill's light is matched to its surroundings' at this long side,
+LIGHT_SIDE = 128  # px: the fill's light is matched to its surroundings' at this long side,
 LIGHT_LIMIT = 32.0  # by at most this many grey levels (a wall's shading, not the colour of a
 TINT_LIMIT = 8.0  # neighbouring object, a flag beside the hole) and this much change of hue (RGB)
 SEAM_SIDE = 256  # px: and near the hole's edge at this finer one
 SEAM_BAND = 12  # px inside the hole's edge over which the finer match fades out
-LIGHT_BLUR = 1.5  # px at those sides: only the light's change, not the texture, is matched
+LIGHT_BLUR = 1.5  # px at those sides: only the light's step, not the texture, is matched
 TEXTURE_WEIGHT = 7.0  # texture features' scale against colour (squared: Newson et al.'s lambda 50)
 
 
@@ -223,7 +226,8 @@ def patch_fill(image: np.ndarray, hole: np.ndarray, seed: int = 0) -> np.ndarray
             current = None
             continue
         work = level.copy()
-        if current is None:  # the coarsest usable level starts from the edge's membrane
+        upsampled = current is not None
+        if not upsampled:  # the coarsest usable level starts from the edge's membrane
             work = membrane(level, level_hole)
             nnf = _random_matches(valid, shape, rng)
         else:
@@ -236,17 +240,25 @@ def patch_fill(image: np.ndarray, hole: np.ndarray, seed: int = 0) -> np.ndarray
         nnf[covered == 0] = -1
         cost = np.zeros(shape, dtype=np.float64)
         _costs(work, targets, nnf, cost, radius)
+        if upsampled:  # rebuilt from this level's patches that the doubled matches point to
+            _vote(work, holes, nnf, cost, radius, _sigma2(cost, covered), False, work)
+            _costs(work, targets, nnf, cost, radius)
         rounds = FINE_ITERATIONS if depth == len(levels) - 1 else COARSE_ITERATIONS
         for round_ in range(rounds):
             _search(work, valid, targets, nnf, cost, radius, round_ % 2 == 1, seed + round_)
-            sigma2 = max(float(np.percentile(cost[covered > 0], 75)), 1e-3)
             last = depth == len(levels) - 1 and round_ == rounds - 1
+            sigma2 = _sigma2(cost, covered)
             _vote(work, holes, nnf, cost, radius, sigma2, last and SHARP_LAST_VOTE, work)
             _costs(work, targets, nnf, cost, radius)
         current = work
     if current is None:
         return cv2.inpaint(image, hole.astype(np.uint8), 3, cv2.INPAINT_TELEA)
     return np.clip(current[..., :3] + 0.5, 0, 255).astype(np.uint8)
+
+
+def _sigma2(cost: np.ndarray, covered: np.ndarray) -> float:
+    """The vote's similarity scale: the 75th percentile of the matches' costs."""
+    return max(float(np.percentile(cost[covered > 0], 75)), 1e-3)
 
 
 def membrane(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
@@ -282,34 +294,43 @@ def membrane(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return out
 
 
-def _light_shift(filled: np.ndarray, image: np.ndarray, hole: np.ndarray, side: int) -> np.ndarray:
-    """(h, w, 3) float32: image's light interpolated into hole from around it (`membrane` at
-    `side` px, blurred) minus filled's, both at `side` px, upsampled."""
+def _edge_step(filled: np.ndarray, image: np.ndarray, hole: np.ndarray, side: int) -> np.ndarray:
+    """(h, w, 3) float32: the step of light from filled's pixels just inside hole to image's just
+    outside it (each side's own mean, blurred LIGHT_BLUR px at `side` px), spread over the hole
+    by `membrane` at `side` px, upsampled."""
     height, width = hole.shape
     scale = side / max(height, width)
+    sigma = LIGHT_BLUR / scale
+
+    def mean(values: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        total = cv2.GaussianBlur(values.astype(np.float32) * weight[..., None], (0, 0), sigma)
+        return total / np.maximum(cv2.GaussianBlur(weight, (0, 0), sigma), 1e-3)[..., None]
+
+    step = mean(image, (~hole).astype(np.float32)) - mean(filled, hole.astype(np.float32))
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     small_hole = cv2.resize(hole.astype(np.uint8), size, interpolation=cv2.INTER_AREA)
-    small_hole = cv2.dilate((small_hole > 0).astype(np.uint8), np.ones((3, 3), np.uint8))
-    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    around = membrane(small.astype(np.float32), small_hole > 0)
-    ours = cv2.resize(filled.astype(np.float32), size, interpolation=cv2.INTER_AREA)
-    shift = cv2.GaussianBlur(around - ours, (0, 0), LIGHT_BLUR)  # blurring is linear
-    return cv2.resize(shift, (width, height), interpolation=cv2.INTER_LINEAR)
+    # the step is read two px out: a shadow's faint tail along the edge is no wall's light, and
+    # a small island of wall (between the legs) would darken the whole fill around it
+    small_hole = cv2.dilate((small_hole > 0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    spread = membrane(cv2.resize(step, size, interpolation=cv2.INTER_AREA), small_hole)
+    return cv2.resize(spread, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def match_light(filled: np.ndarray, image: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    """filled (h, w, 3) uint8 with the slow light change inside hole (h, w) bool moved toward the
-    one interpolated from image's pixels around it, within LIGHT_LIMIT (patches copied from a
-    lighter or darker part of the wall would leave a lighter or darker ghost of the person's
-    shape), and, within SEAM_BAND px of the hole's edge, the finer one too (no visible outline);
-    each changes the hue by at most TINT_LIMIT (a red flag beside the hole is no wall's tint)."""
+    """filled (h, w, 3) uint8 with its light inside hole (h, w) bool moved by the step between it
+    and image's light along the hole's edge, spread over the hole (as in Poisson blending), within
+    LIGHT_LIMIT (patches copied from a lighter or darker part of the wall would leave a lighter or
+    darker ghost of the person's shape), and, within SEAM_BAND px of the edge, by the finer step
+    too (no visible outline); each changes the hue by at most TINT_LIMIT (a red flag beside the
+    hole is no wall's tint). The fill keeps its own light inside: interpolating the surroundings'
+    light across the hole instead lit a head of sky into dalle8's mist."""
     out = filled.astype(np.float32)
-    shift = _light_shift(filled, image, hole, LIGHT_SIDE)
+    shift = _edge_step(filled, image, hole, LIGHT_SIDE)
     light = shift.mean(axis=-1, keepdims=True)
     out[hole] += (np.clip(light, -LIGHT_LIMIT, LIGHT_LIMIT) + _tint(shift - light))[hole]
     inside = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3)
     fade = np.clip(1 - inside / SEAM_BAND, 0, 1) * hole
-    seam = _light_shift(np.clip(out, 0, 255), image, hole, SEAM_SIDE)
+    seam = _edge_step(np.clip(out, 0, 255), image, hole, SEAM_SIDE)
     light = seam.mean(axis=-1, keepdims=True)
     out += (light + _tint(seam - light)) * fade[..., None]
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)

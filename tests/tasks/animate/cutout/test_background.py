@@ -136,6 +136,22 @@ def test_light_matching_takes_a_walls_shading_but_not_a_neighbouring_objects_col
     assert np.abs(inner.mean(axis=-1) - 180).max() <= patchfill.LIGHT_LIMIT + 2
 
 
+def test_a_fill_that_continues_its_surroundings_keeps_its_own_light():
+    """A backdrop of soft clouds: the right fill continues them, and matching the light must not
+    flatten them to what the hole's edge interpolates (a smooth silhouette of the person)."""
+    rng = np.random.default_rng(0)
+    clouds = cv2.GaussianBlur(rng.normal(0, 1, (192, 192)).astype(np.float32), (0, 0), 10)
+    backdrop = np.clip(150 + 40 * clouds / clouds.std(), 0, 255)
+    backdrop = np.repeat(backdrop[..., None], 3, axis=-1).astype(np.uint8)
+    hole = np.zeros((192, 192), bool)
+    cv2.circle(hole.view(np.uint8), (96, 96), 56, 1, -1)
+    lit = match_light(backdrop, backdrop, hole).astype(float)
+    clouds_inside = np.abs(backdrop[hole] - backdrop[hole].mean()).mean()
+    # one-sided means across a cloud's slope read a small step even here (0.18); the
+    # surroundings' light interpolated over the hole moved it by 0.7 of the clouds' contrast
+    assert np.abs(lit[hole] - backdrop[hole]).mean() < 0.25 * clouds_inside
+
+
 def test_light_across_a_hole_between_a_dark_and_a_lit_wall_ramps_with_no_step():
     """The person stood between a shadowed wall and a lit one: the plate's light ramps across
     where they stood; a marching fill's fronts meet in the middle, a step that draws their
@@ -147,7 +163,9 @@ def test_light_across_a_hole_between_a_dark_and_a_lit_wall_ramps_with_no_step():
     flat = np.where(hole[..., None], 150, image).astype(np.uint8)
     across = match_light(flat, image, hole)[:, 44:85:4].mean(axis=(0, 2))
     steps = np.diff(across)
-    assert (steps > 0).all() and steps.max() < 12  # a ramp of 100 over 48 px: 8.3 per 4 px
+    # a ramp of 100 over 48 px is 8.3 per 4 px, steeper by half at most where the seam band
+    # meets the wall; the fronts' step in the middle was 25 and more
+    assert (steps > 0).all() and steps.max() < 13
 
 
 def test_a_photo_extended_by_its_mirror_loses_the_mirrored_person_too(photo_and_body):
