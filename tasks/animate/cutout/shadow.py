@@ -14,6 +14,8 @@ from scipy import ndimage
 
 REACH = 0.12  # how far from the person a shadow may reach, fraction of the long side
 DARKER = 0.12  # luminance below the lit wall's by this fraction: shadow
+PENUMBRA = 0.03  # and its soft edge, this much darker, within PENUMBRA_REACH of it (left on the
+PENUMBRA_REACH = 0.03  # wall, the edge drew a dark outline of the filled shadow), long side
 CHROMA = 0.035  # chromaticity (r, g of r+g+b) off the lit wall's by at most this
 PLAIN = 0.8  # share of flat pixels around the person below which no shadow is looked for
 FLAT = 0.03  # local luminance deviation (fraction of the wall's) above which it is texture
@@ -31,7 +33,8 @@ def _known_mean(values: np.ndarray, known: np.ndarray, size: int) -> np.ndarray:
 def cast_shadow(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """(h, w) bool pixels outside hole (h, w) bool that are the person's shadow or halo on a
     plain background: darker than the lit wall around them (its brightest flat level within
-    2 REACH), of its chromaticity, flat, and connected to the hole."""
+    2 REACH), of its chromaticity, flat, and connected to the hole; with its soft edge, as the
+    wall but only PENUMBRA darker, within PENUMBRA_REACH of it (hysteresis, as Canny's edges)."""
     reach = max(3, round(REACH * max(hole.shape)))
     known = ~hole
     rgb = image.astype(np.float32) + 1.0
@@ -47,13 +50,19 @@ def cast_shadow(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     lit_level = np.where(flat, smooth, 0).astype(np.float32)
     lit = cv2.dilate(lit_level, np.ones((4 * reach + 1,) * 2, np.uint8))
     wall_chroma = _known_mean(chroma, flat & (smooth >= (1 - DARKER) * lit), 4 * reach + 1)
-    candidate = (
-        flat & (smooth < (1 - DARKER) * lit) & (np.abs(chroma - wall_chroma).max(axis=2) < CHROMA)
-    )
+    wall_like = flat & (np.abs(chroma - wall_chroma).max(axis=2) < CHROMA)
     near = known & (cv2.distanceTransform(known.astype(np.uint8), cv2.DIST_L2, 3) <= reach)
     if flat[near].mean() < PLAIN:  # a textured background: its dark parts are not a shadow
         return np.zeros_like(hole)
-    candidate &= near
-    components, _ = ndimage.label(candidate | hole)
-    joined = np.unique(components[hole])
+    shadow = _joined(wall_like & near & (smooth < (1 - DARKER) * lit), hole)
+    edge_reach = max(1, round(PENUMBRA_REACH * max(hole.shape)))
+    beside = cv2.distanceTransform((~shadow).astype(np.uint8), cv2.DIST_L2, 3) <= edge_reach
+    soft_edge = wall_like & known & beside & (smooth < (1 - PENUMBRA) * lit)
+    return shadow | _joined(soft_edge, shadow)
+
+
+def _joined(candidate: np.ndarray, to: np.ndarray) -> np.ndarray:
+    """The components of candidate (h, w) bool that touch `to` (h, w) bool."""
+    components, _ = ndimage.label(candidate | to)
+    joined = np.unique(components[to])
     return np.isin(components, joined[joined > 0]) & candidate

@@ -30,6 +30,18 @@ def test_the_cast_shadow_is_filled_with_lit_wall():
     assert not (plate[..., 0] > 215).any()  # and no person colour
 
 
+def test_the_shadows_soft_edge_goes_with_it():
+    """The edge of a soft shadow is only a little darker than the wall; left there, it draws a
+    dark outline around the filled shadow (multi1's wall showed her head's and arm's)."""
+    photo, alpha, _ = _shadowed_photo()
+    shadow = cv2.GaussianBlur(np.roll(alpha, (10, 24), axis=(0, 1)), (0, 0), 4.0)
+    hole = plate_hole(alpha, 4)
+    soft_edge = (shadow > 0.1) & (shadow < 0.3) & ~hole  # 4-12 % darker
+    assert cast_shadow(photo, hole)[soft_edge].mean() > 0.75
+    plate = clean_plate(photo, alpha, grow=4).astype(np.float32)
+    assert plate[soft_edge].mean() > 0.97 * WALL.mean()
+
+
 def test_a_textured_background_has_no_shadow():
     photo = figure.composite(figure.background(), figure.figure_alpha(), figure.PERSON_RGB)
     assert not cast_shadow(photo, plate_hole(figure.figure_alpha(), 4)).any()
