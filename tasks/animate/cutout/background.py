@@ -16,6 +16,9 @@ MIRROR_WIDTH = 1.5  # typical half-widths of the body beyond which a free side i
 BRIDGE = 0.15  # of the body's height: an edge hidden no longer than this runs straight across
 ANCHOR_ROWS = 8  # free rows each side of a hidden edge whose median it is drawn from
 SEAM = 2  # px of body along an arm's outline that the underlay redraws
+ARM_SHADOW_REACH = 0.025  # of the body's height: how far an arm's shadow on the body reaches
+ARM_SHADOW_DARKER = 0.15  # luminance below the body's nearby by this fraction: the arm's shadow
+ARM_SHADOW_CHROMA = 0.035  # chromaticity (r, g of r+g+b) off the body's nearby by at most this
 MATTE_FLOOR = 0.02  # matte value above which a pixel may carry the person's colour
 
 
@@ -69,6 +72,7 @@ def body_underlay(
     body: tuple[int, ...],
     arms: tuple[int, ...],
     spine: tuple[np.ndarray, np.ndarray] | None = None,
+    shade: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """What the body shows once an arm lying across it moves away.
 
@@ -79,7 +83,8 @@ def body_underlay(
     (`mirror_rows`): the wall beside the body and the arm's skin never bleed into the torso or
     jeans it uncovers. With the spine, an edge the arm hides is found by mirroring the free one
     (`_mirrored_edges`); one hidden over a few rows, or a leg's, from the free edge near it
-    (`_bridged_edge`).
+    (`_bridged_edge`). shade (h, w) bool, the arm's shadow on the body (`arm_shadow`), lends no
+    pixel and is redrawn too.
     """
     own = np.isin(labels, body)
     fill = np.zeros(labels.shape, dtype=bool)
@@ -115,9 +120,40 @@ def body_underlay(
     near_arm = cv2.dilate(fill.astype(np.uint8), np.ones((2 * SEAM + 1,) * 2, np.uint8)) > 0
     source = cv2.erode(own.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     source &= ~cv2.dilate(near_arm.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-    if not source.any():
+    shade = np.zeros_like(fill) if shade is None else shade
+    if (source & ~shade).any():
+        source &= ~shade  # the jeans in the forearm's shadow are darker than the jeans it hid
+    elif not source.any():
         source = own & ~fill
-    return fill, mirror_rows(image, source, fill | (near_arm & own))
+    return fill, mirror_rows(image, source, fill | (near_arm & own) | shade)
+
+
+def arm_shadow(
+    image: np.ndarray, labels: np.ndarray, body: tuple[int, ...], arms: tuple[int, ...]
+) -> np.ndarray:
+    """(h, w) bool: the pixels of the `body` bones in the shadow of the `arms` in labels (h, w):
+    within ARM_SHADOW_REACH of an arm, joined to it, darker than the body just beyond that reach
+    by ARM_SHADOW_DARKER and of its chromaticity (the same cloth in shadow; a black belt is
+    another cloth). It stays on the hip as a dark strip once the arm moves away."""
+    arm, own = np.isin(labels, arms), np.isin(labels, body)
+    rows = np.nonzero(own.any(axis=1) | arm.any(axis=1))[0]
+    if not arm.any() or not own.any():
+        return np.zeros(labels.shape, dtype=bool)
+    reach = max(2.0, ARM_SHADOW_REACH * float(np.ptp(rows) + 1))
+    distance = cv2.distanceTransform((~arm).astype(np.uint8), cv2.DIST_L2, 5)
+    beyond = (own & (distance > reach) & (distance <= 4 * reach)).astype(np.float32)
+    rgb = image.astype(np.float32) + 1.0
+    luma, chroma = rgb.mean(axis=2), rgb[..., :2] / rgb.sum(axis=2, keepdims=True)
+    weight = cv2.GaussianBlur(beyond, (0, 0), 2 * reach)
+    level = cv2.GaussianBlur(luma * beyond, (0, 0), 2 * reach) / np.maximum(weight, 1e-6)
+    cloth = cv2.GaussianBlur(chroma * beyond[..., None], (0, 0), 2 * reach)
+    cloth /= np.maximum(weight, 1e-6)[..., None]
+    shadow = own & (distance <= reach) & (weight > 1e-3)
+    shadow &= luma < (1 - ARM_SHADOW_DARKER) * level
+    shadow &= np.abs(chroma - cloth).max(axis=2) < ARM_SHADOW_CHROMA
+    parts, _ = ndimage_label(shadow | arm)
+    joined = np.unique(parts[arm])
+    return shadow & np.isin(parts, joined[joined > 0])
 
 
 def _beside(
