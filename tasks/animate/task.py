@@ -130,7 +130,7 @@ def compute(ctx: StageContext) -> None:
 
 SPEC = StageSpec(
     name="animate",
-    # 19: an arm's shadow on the body is redrawn from the body's own cloth and lends the underlay
+    # 19: an arm's shadow on the body is lit to its cloth's level and lends the underlay
     # nothing (a dark strip stayed on multi1's hip); 18: a cast shadow's soft edge is filled with it
     # (no dark outline of her head on multi1's wall); 17: each finer level of the patch fill is
     # rebuilt from its own patches before its search, the fill's light moves only by its step along

@@ -187,9 +187,9 @@ class CutoutAnimator:
             moving = np.where(still, 0.0, self.body.mask).astype(self.body.mask.dtype)
         joints = self.body.joints
         spine = (joints[NECK], joints[list(HIPS)].mean(axis=0))
-        # the arm's shadow on the body is redrawn from the body's own cloth, on its own sheet
-        # too: it would stay on the hip as a dark strip once the arm moved away
-        shade = arm_shadow(reference, self.labels, BODY, ARMS)
+        # the arm's shadow on the body is lit to its cloth's level: it would stay on the hip as
+        # a dark strip once the arm moved away
+        shade, lit = arm_shadow(reference, self.labels, BODY, ARMS)
         fill, underlay = body_underlay(reference, self.labels, BODY, ARMS, spine, shade)
         # what an arm hides is carried by the body bone nearest it (a hand on the hip by the
         # torso, on the thigh by the thigh); where that is a seated photo's still leg, the
@@ -213,9 +213,7 @@ class CutoutAnimator:
         grow = max(3, round(self.background_grow * max(height, width)))
         self.background = clean_plate(reference, mirror_outside(moving, photo_box), grow, still)
         alpha = np.clip(moving * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        cutout = np.concatenate(
-            [np.where(shade[..., None], underlay, reference), alpha[..., None]], axis=2
-        )
+        cutout = np.concatenate([lit, alpha[..., None]], axis=2)
         alpha[carrier >= 0] = 255
         body_cutout = np.concatenate([underlay, alpha[..., None]], axis=2)
         gap = np.zeros((LAYER_GAP, width, 4), dtype=np.uint8)  # keeps bilinear taps apart

@@ -19,6 +19,7 @@ SEAM = 2  # px of body along an arm's outline that the underlay redraws
 ARM_SHADOW_REACH = 0.025  # of the body's height: how far an arm's shadow on the body reaches
 ARM_SHADOW_DARKER = 0.15  # luminance below the body's nearby by this fraction: the arm's shadow
 ARM_SHADOW_CHROMA = 0.035  # chromaticity (r, g of r+g+b) off the body's nearby by at most this
+MAX_SHADOW_GAIN = 2.5  # an arm's shadow is lit by at most this factor
 MATTE_FLOOR = 0.02  # matte value above which a pixel may carry the person's colour
 
 
@@ -84,7 +85,7 @@ def body_underlay(
     jeans it uncovers. With the spine, an edge the arm hides is found by mirroring the free one
     (`_mirrored_edges`); one hidden over a few rows, or a leg's, from the free edge near it
     (`_bridged_edge`). shade (h, w) bool, the arm's shadow on the body (`arm_shadow`), lends no
-    pixel and is redrawn too.
+    pixel.
     """
     own = np.isin(labels, body)
     fill = np.zeros(labels.shape, dtype=bool)
@@ -125,35 +126,56 @@ def body_underlay(
         source &= ~shade  # the jeans in the forearm's shadow are darker than the jeans it hid
     elif not source.any():
         source = own & ~fill
-    return fill, mirror_rows(image, source, fill | (near_arm & own) | shade)
+    return fill, mirror_rows(image, source, fill | (near_arm & own))
 
 
 def arm_shadow(
     image: np.ndarray, labels: np.ndarray, body: tuple[int, ...], arms: tuple[int, ...]
-) -> np.ndarray:
-    """(h, w) bool: the pixels of the `body` bones in the shadow of the `arms` in labels (h, w):
-    within ARM_SHADOW_REACH of an arm, joined to it, darker than the body just beyond that reach
-    by ARM_SHADOW_DARKER and of its chromaticity (the same cloth in shadow; a black belt is
-    another cloth). It stays on the hip as a dark strip once the arm moves away."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """The `arms`' shadow on the `body` bones of labels (h, w) in image (h, w, 3) uint8, and the
+    image with it lit: (shade (h, w) bool, lit (h, w, 3) uint8).
+
+    The shadow is within ARM_SHADOW_REACH of an arm, joined to it, darker than the body just
+    beyond that reach by ARM_SHADOW_DARKER and of its chromaticity (the same cloth in shadow; a
+    black belt is another cloth). Left as photographed, it stays on the hip as a dark strip once
+    the arm moves away; it is lit to the cloth's level beyond it, keeping its texture (redrawn
+    from the row's cloth, a shirt's folds by the sleeve became jagged streaks).
+    """
     arm, own = np.isin(labels, arms), np.isin(labels, body)
-    rows = np.nonzero(own.any(axis=1) | arm.any(axis=1))[0]
+    shade = np.zeros(labels.shape, dtype=bool)
     if not arm.any() or not own.any():
-        return np.zeros(labels.shape, dtype=bool)
+        return shade, image
+    rows = np.nonzero(own.any(axis=1) | arm.any(axis=1))[0]
     reach = max(2.0, ARM_SHADOW_REACH * float(np.ptp(rows) + 1))
     distance = cv2.distanceTransform((~arm).astype(np.uint8), cv2.DIST_L2, 5)
     beyond = (own & (distance > reach) & (distance <= 4 * reach)).astype(np.float32)
     rgb = image.astype(np.float32) + 1.0
     luma, chroma = rgb.mean(axis=2), rgb[..., :2] / rgb.sum(axis=2, keepdims=True)
-    weight = cv2.GaussianBlur(beyond, (0, 0), 2 * reach)
-    level = cv2.GaussianBlur(luma * beyond, (0, 0), 2 * reach) / np.maximum(weight, 1e-6)
-    cloth = cv2.GaussianBlur(chroma * beyond[..., None], (0, 0), 2 * reach)
-    cloth /= np.maximum(weight, 1e-6)[..., None]
-    shadow = own & (distance <= reach) & (weight > 1e-3)
+    level = _local_mean(luma, beyond, 2 * reach)
+    cloth = _local_mean(chroma, beyond, 2 * reach)
+    shadow = own & (distance <= reach) & (cv2.GaussianBlur(beyond, (0, 0), 2 * reach) > 1e-3)
     shadow &= luma < (1 - ARM_SHADOW_DARKER) * level
     shadow &= np.abs(chroma - cloth).max(axis=2) < ARM_SHADOW_CHROMA
     parts, _ = ndimage_label(shadow | arm)
     joined = np.unique(parts[arm])
-    return shadow & np.isin(parts, joined[joined > 0])
+    shade = shadow & np.isin(parts, joined[joined > 0])
+    if not shade.any():
+        return shade, image
+    # the shadow's own light, smoothed, raised to the cloth's: its grain and folds stay
+    gain = np.where(shade, level / np.maximum(_local_mean(luma, shade, reach / 2), 1.0), 1.0)
+    gain = cv2.GaussianBlur(np.clip(gain, 1.0, MAX_SHADOW_GAIN).astype(np.float32), (0, 0), 1.0)
+    lit = np.clip(image.astype(np.float32) * gain[..., None] + 0.5, 0, 255).astype(np.uint8)
+    return shade, np.where(own[..., None], lit, image)
+
+
+def _local_mean(values: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian-weighted mean of values (h, w[, c]) over weight (h, w) bool or float."""
+    weight = weight.astype(np.float32)
+    total = cv2.GaussianBlur(
+        values * (weight[..., None] if values.ndim == 3 else weight), (0, 0), sigma
+    )
+    norm = np.maximum(cv2.GaussianBlur(weight, (0, 0), sigma), 1e-6)
+    return total / (norm[..., None] if values.ndim == 3 else norm)
 
 
 def _beside(

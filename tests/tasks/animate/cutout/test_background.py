@@ -185,27 +185,31 @@ def test_a_photo_extended_by_its_mirror_loses_the_mirrored_person_too(photo_and_
     assert mirror_outside(body.mask, (0, 384, 256, 0)) is body.mask  # nothing to extend
 
 
-def test_an_arms_shadow_on_the_jeans_is_redrawn_from_the_lit_jeans_but_a_black_belt_is_not():
+def test_an_arms_shadow_on_the_jeans_is_lit_but_a_black_belt_is_not():
     """A forearm hangs over the jeans near their right side and shades a strip beside it; a black
-    belt runs under it. The shadow is found (the same cloth, darker), the belt is not (another
-    cloth), and what the forearm hid is redrawn from the lit jeans, not from the shadow."""
+    belt runs under it. The shadow is found (the same cloth, darker) and lit to the jeans' level
+    with its grain; the belt is not (another cloth); what the forearm hid is copied from the lit
+    jeans, not from the shadow."""
     labels = np.full((300, 140), -1, dtype=np.int8)
     labels[:, 10:120] = 0  # the body
     labels[:, 90:110] = 3  # a forearm over its right side
+    rng = np.random.default_rng(0)
     image = np.full((300, 140, 3), 230, dtype=np.uint8)  # the wall
     image[:, 10:120] = (70, 100, 160)  # jeans
+    image[:, 10:120] += rng.integers(0, 6, (300, 110, 1), dtype=np.uint8)  # their grain
     image[:, 90:110] = (150, 100, 70)  # the forearm
-    image[100:250, 84:90] = (49, 70, 112)  # its shadow on the jeans: 30 % darker
+    image[100:250, 84:90] = (image[100:250, 84:90] * 0.7).astype(np.uint8)  # its shadow
     image[60:70, 10:90] = (20, 20, 20)  # a black belt
-    shade = arm_shadow(image, labels, (0,), (3,))
+    shade, lit = arm_shadow(image, labels, (0,), (3,))
     assert shade[100:250, 84:90].all()
     assert not shade[60:70].any() and not shade[:, :80].any()
+    strip = lit[110:240, 85:89].astype(float)
+    assert np.abs(strip.mean(axis=(0, 1)) - (72, 102, 162)).max() < 6  # the jeans' level
+    assert strip[..., 2].std() > 0.6 * image[110:240, 20:60, 2].std()  # and their grain
+    assert np.array_equal(lit[60:70], image[60:70]) and np.array_equal(lit[:, 90:], image[:, 90:])
     fill, underlay = body_underlay(image, labels, (0,), (3,), shade=shade)
     hidden = fill[100:250]
-    assert hidden.any() and np.abs(underlay[100:250][hidden].astype(int) - (70, 100, 160)).max() < 8
-    assert np.abs(underlay[100:250, 84:90].astype(int) - (70, 100, 160)).max() < 8
-    _, unshaded = body_underlay(image, labels, (0,), (3,))  # the strip keeps its shadow
-    assert np.abs(unshaded[100:250, 84:90].astype(int) - (70, 100, 160)).max() > 20
+    assert hidden.any() and np.abs(underlay[100:250][hidden].astype(int) - (72, 102, 162)).max() < 8
 
 
 def test_body_underlay_fills_the_arm_across_the_torso_with_torso():
