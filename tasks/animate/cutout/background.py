@@ -8,8 +8,8 @@ from scipy.ndimage import label as ndimage_label
 from scipy.ndimage import maximum_filter1d, minimum_filter1d, uniform_filter1d
 
 from tasks.animate.cutout.bones import TORSO
-from tasks.animate.cutout.patchfill import match_light, patch_fill
-from tasks.animate.cutout.shadow import cast_shadow
+from tasks.animate.cutout.patchfill import local_mean, match_light, patch_fill
+from tasks.animate.cutout.shadow import cast_shadow, joined
 
 UNDERLAY_BAND = 0.03  # of the body's height: rows whose body extent bounds the underlay of a row
 MIRROR_WIDTH = 1.5  # typical half-widths of the body beyond which a free side is no measure
@@ -151,31 +151,19 @@ def arm_shadow(
     beyond = (own & (distance > reach) & (distance <= 4 * reach)).astype(np.float32)
     rgb = image.astype(np.float32) + 1.0
     luma, chroma = rgb.mean(axis=2), rgb[..., :2] / rgb.sum(axis=2, keepdims=True)
-    level = _local_mean(luma, beyond, 2 * reach)
-    cloth = _local_mean(chroma, beyond, 2 * reach)
+    level = local_mean(luma, beyond, 2 * reach)
+    cloth = local_mean(chroma, beyond, 2 * reach)
     shadow = own & (distance <= reach) & (cv2.GaussianBlur(beyond, (0, 0), 2 * reach) > 1e-3)
     shadow &= luma < (1 - ARM_SHADOW_DARKER) * level
     shadow &= np.abs(chroma - cloth).max(axis=2) < ARM_SHADOW_CHROMA
-    parts, _ = ndimage_label(shadow | arm)
-    joined = np.unique(parts[arm])
-    shade = shadow & np.isin(parts, joined[joined > 0])
+    shade = joined(shadow, arm)
     if not shade.any():
         return shade, image
     # the shadow's own light, smoothed, raised to the cloth's: its grain and folds stay
-    gain = np.where(shade, level / np.maximum(_local_mean(luma, shade, reach / 2), 1.0), 1.0)
+    gain = np.where(shade, level / np.maximum(local_mean(luma, shade, reach / 2), 1.0), 1.0)
     gain = cv2.GaussianBlur(np.clip(gain, 1.0, MAX_SHADOW_GAIN).astype(np.float32), (0, 0), 1.0)
     lit = np.clip(image.astype(np.float32) * gain[..., None] + 0.5, 0, 255).astype(np.uint8)
     return shade, np.where(own[..., None], lit, image)
-
-
-def _local_mean(values: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian-weighted mean of values (h, w[, c]) over weight (h, w) bool or float."""
-    weight = weight.astype(np.float32)
-    total = cv2.GaussianBlur(
-        values * (weight[..., None] if values.ndim == 3 else weight), (0, 0), sigma
-    )
-    norm = np.maximum(cv2.GaussianBlur(weight, (0, 0), sigma), 1e-6)
-    return total / (norm[..., None] if values.ndim == 3 else norm)
 
 
 def _beside(

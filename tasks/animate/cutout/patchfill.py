@@ -301,12 +301,7 @@ def _edge_step(filled: np.ndarray, image: np.ndarray, hole: np.ndarray, side: in
     height, width = hole.shape
     scale = side / max(height, width)
     sigma = LIGHT_BLUR / scale
-
-    def mean(values: np.ndarray, weight: np.ndarray) -> np.ndarray:
-        total = cv2.GaussianBlur(values.astype(np.float32) * weight[..., None], (0, 0), sigma)
-        return total / np.maximum(cv2.GaussianBlur(weight, (0, 0), sigma), 1e-3)[..., None]
-
-    step = mean(image, (~hole).astype(np.float32)) - mean(filled, hole.astype(np.float32))
+    step = local_mean(image, ~hole, sigma) - local_mean(filled, hole, sigma)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     small_hole = cv2.resize(hole.astype(np.uint8), size, interpolation=cv2.INTER_AREA)
     # the step is read two px out: a shadow's faint tail along the edge is no wall's light, and
@@ -334,6 +329,17 @@ def match_light(filled: np.ndarray, image: np.ndarray, hole: np.ndarray) -> np.n
     light = seam.mean(axis=-1, keepdims=True)
     out += (light + _tint(seam - light)) * fade[..., None]
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def local_mean(values: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
+    """(h, w[, c]) float32: the Gaussian-weighted (sigma px) mean of values (h, w[, c]) over
+    weight (h, w) bool or float; meaningful where the blurred weight exceeds 1e-3."""
+    weight = weight.astype(np.float32)
+    values = values.astype(np.float32)
+    spread = weight[..., None] if values.ndim == 3 else weight
+    norm = np.maximum(cv2.GaussianBlur(weight, (0, 0), sigma), 1e-3)
+    total = cv2.GaussianBlur(values * spread, (0, 0), sigma)
+    return total / (norm[..., None] if values.ndim == 3 else norm)
 
 
 def _tint(tint: np.ndarray) -> np.ndarray:

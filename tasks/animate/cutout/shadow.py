@@ -54,15 +54,15 @@ def cast_shadow(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     near = known & (cv2.distanceTransform(known.astype(np.uint8), cv2.DIST_L2, 3) <= reach)
     if flat[near].mean() < PLAIN:  # a textured background: its dark parts are not a shadow
         return np.zeros_like(hole)
-    shadow = _joined(wall_like & near & (smooth < (1 - DARKER) * lit), hole)
+    shadow = joined(wall_like & near & (smooth < (1 - DARKER) * lit), hole)
     edge_reach = max(1, round(PENUMBRA_REACH * max(hole.shape)))
     beside = cv2.distanceTransform((~shadow).astype(np.uint8), cv2.DIST_L2, 3) <= edge_reach
     soft_edge = wall_like & known & beside & (smooth < (1 - PENUMBRA) * lit)
-    return shadow | _joined(soft_edge, shadow)
+    return shadow | joined(soft_edge, shadow)
 
 
-def _joined(candidate: np.ndarray, to: np.ndarray) -> np.ndarray:
+def joined(candidate: np.ndarray, to: np.ndarray) -> np.ndarray:
     """The components of candidate (h, w) bool that touch `to` (h, w) bool."""
     components, _ = ndimage.label(candidate | to)
-    joined = np.unique(components[to])
-    return np.isin(components, joined[joined > 0]) & candidate
+    touching = np.unique(components[to])
+    return np.isin(components, touching[touching > 0]) & candidate
