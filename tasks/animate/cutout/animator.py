@@ -37,6 +37,7 @@ from tasks.animate.cutout.bones import (
     clip_widths,
     deform,
     fit_retarget,
+    hidden_arms,
     hip_band,
     joints_drawn,
     label_points,
@@ -169,14 +170,17 @@ class CutoutAnimator:
             point_labels = arms_over_legs(points, point_labels, self.body.joints)
         self.labels = np.full((height, width), -1, dtype=np.int8)
         self.labels[rows, cols] = point_labels
-        held = side_cut_arms(self.labels, self.body.joints, photo_box)
+        cut = side_cut_arms(self.labels, self.body.joints, photo_box)
+        hidden = hidden_arms(self.body.hidden)
+        held = cut | hidden
         if held.any():
             # the torso's sheet carries it, so the arm, and the cloth its bone line crosses,
             # never tear from the body; its joints follow for the drawn skeleton
-            log.info("an arm runs out of the photo's side: it keeps the photo's pose")
+            why = "runs out of the photo's side" if cut.any() else "holds what hides its hand"
+            log.info("an arm %s: it keeps the photo's pose", why)
             self.proportions = replace(self.proportions, held=held)
-            cut = [bone for bone in ARMS if held[BONES[bone].end]]
-            self.labels[np.isin(self.labels, cut)] = TORSO
+            arms = [bone for bone in ARMS if held[BONES[bone].end]]
+            self.labels[np.isin(self.labels, arms)] = TORSO
             point_labels = self.labels[rows, cols]
         moving, still = self.body.mask, None  # what the sheets draw; the plate holds the rest
         if self.proportions.seated:

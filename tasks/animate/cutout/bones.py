@@ -184,6 +184,17 @@ def side_cut_arms(labels: np.ndarray, joints: np.ndarray, photo_box: tuple | Non
     return held
 
 
+def hidden_arms(hidden: np.ndarray) -> np.ndarray:
+    """(24,) bool: the joints of each arm whose wrist the photo hides (hidden (24,) bool, from
+    `reference.hidden_wrists`). Such an arm keeps the photo's pose: the hand holds what hides it
+    (a helmet), and swung, the arm would carry a piece of that thing for a forearm."""
+    held = np.zeros(24, dtype=bool)
+    for chain in ARM_CHAINS:
+        if hidden[BONES[chain[1]].end]:
+            held[[BONES[bone].end for bone in chain]] = True
+    return held
+
+
 def rest_pose(clip: np.ndarray) -> np.ndarray:
     """(24, 2) a neutral pose of driving joints clip (T, 24, 2): the clip's median neck and torso
     layout, head as its median, limbs hanging straight down at their in-plane lengths. The photo's

@@ -12,7 +12,7 @@ skeleton is the frame-0 driving one.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -37,17 +37,20 @@ SMPL_FROM_MEDIAPIPE = {
     23: (18, 20), 1: (23,), 2: (24,), 4: (25,), 5: (26,), 7: (27,), 8: (28,), 10: (31,),
     11: (32,),
 }  # fmt: skip
+WRISTS = {20: 18, 21: 19}  # SMPL wrist: its elbow
 NOSE = 0
 ANCHORS = ((16, 17), (1, 2))  # shoulder pair, hip pair: the similarity from driving to photo
 
 
 @dataclass(frozen=True)
 class ReferenceBody:
-    """mask (h, w) float32 in [0, 1]; joints (24, 2) pixels; source: 'mediapipe' or 'grabcut'."""
+    """mask (h, w) float32 in [0, 1]; joints (24, 2) pixels; source: 'mediapipe' or 'grabcut';
+    hidden (24,) bool: the wrists the photo hides (`hidden_wrists`)."""
 
     mask: np.ndarray
     joints: np.ndarray
     source: str
+    hidden: np.ndarray = field(default_factory=lambda: np.zeros(24, dtype=bool))
 
 
 def mediapipe_pose(
@@ -126,23 +129,13 @@ def _on_mask(mask: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
     return float((mask[rows, cols] > 0.5).mean())
 
 
-def fit_skeleton(
-    landmarks: np.ndarray | None,
-    driving: np.ndarray,
-    size: tuple,
-    mask: np.ndarray | None = None,
-) -> np.ndarray:
-    """Reference joints (24, 2): the driving frame-0 joints moved onto the photo's landmarks.
-
-    A similarity fitted on the visible shoulder (and hip) pairs carries the driving skeleton onto
-    the photo; each visible landmark then replaces its joint, and an unseen joint keeps its
-    driving offset from its (possibly moved) parent, so cut-off limbs keep the frame-0 pose.
-    With the person mask (h, w), a limb landmark MediaPipe is unsure of counts as seen when the
-    bone from its seen parent lies on the person.
-    """
+def seen_joints(
+    landmarks: np.ndarray, size: tuple, mask: np.ndarray | None = None
+) -> dict[int, np.ndarray]:
+    """{SMPL joint: (2,) pixels} of the landmarks (33, 3) inside an image of size (h, w) that
+    MediaPipe sees; with the person mask (h, w), a limb landmark it is unsure of counts as seen
+    when the bone from its seen parent lies on the person."""
     height, width = size
-    if landmarks is None:
-        return driving.astype(np.float32)
     seen = {}
     for joint, ids in sorted(SMPL_FROM_MEDIAPIPE.items()):  # parents before children
         point = landmarks[list(ids), :2].mean(axis=0)
@@ -155,6 +148,25 @@ def fit_skeleton(
             mask is not None and parent in seen and _on_mask(mask, seen[parent], point) >= ON_BODY
         ):
             seen[joint] = point
+    return seen
+
+
+def fit_skeleton(
+    landmarks: np.ndarray | None,
+    driving: np.ndarray,
+    size: tuple,
+    mask: np.ndarray | None = None,
+) -> np.ndarray:
+    """Reference joints (24, 2): the driving frame-0 joints moved onto the photo's landmarks.
+
+    A similarity fitted on the visible shoulder (and hip) pairs carries the driving skeleton onto
+    the photo; each seen landmark (`seen_joints`) then replaces its joint, and an unseen joint
+    keeps its driving offset from its (possibly moved) parent, so cut-off limbs keep the frame-0
+    pose.
+    """
+    if landmarks is None:
+        return driving.astype(np.float32)
+    seen = seen_joints(landmarks, size, mask)
     pairs = [pair for pair in ANCHORS if pair[0] in seen and pair[1] in seen]
     if not pairs:
         return driving.astype(np.float32)
@@ -171,6 +183,25 @@ def fit_skeleton(
             parent = PARENTS[joint]
             joints[joint] = joints[parent] + carried[joint] - carried[parent]
     return joints.astype(np.float32)
+
+
+def hidden_wrists(
+    landmarks: np.ndarray | None, mask: np.ndarray, photo_box: tuple
+) -> np.ndarray:
+    """(24,) bool: the wrists whose landmark (of landmarks (33, 3)) lies inside photo_box (top,
+    right, bottom, left) below a seen elbow, and which MediaPipe does not see (nor the person
+    mask (h, w) carry their forearm): the hand is behind something the person holds or stands
+    behind, the astronaut's behind her helmet. What lies there is that thing, not the arm."""
+    hidden = np.zeros(24, dtype=bool)
+    if landmarks is None:
+        return hidden
+    seen = seen_joints(landmarks, mask.shape, mask)
+    top, right, bottom, left = photo_box
+    for wrist, elbow in WRISTS.items():
+        x, y = landmarks[SMPL_FROM_MEDIAPIPE[wrist][0], :2]
+        inside = left <= x < right and top <= y < bottom
+        hidden[wrist] = inside and elbow in seen and wrist not in seen
+    return hidden
 
 
 def read_reference(
@@ -216,4 +247,5 @@ def read_reference(
             "use a photo showing one person's head and upper body against a plain background"
         )
     joints = fit_skeleton(landmarks, driving_joints, image.shape[:2], mask)
-    return ReferenceBody(mask=mask, joints=joints, source=source)
+    hidden = hidden_wrists(landmarks, mask, photo_box)
+    return ReferenceBody(mask=mask, joints=joints, source=source, hidden=hidden)

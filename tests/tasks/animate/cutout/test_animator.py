@@ -60,8 +60,11 @@ def test_motion_fidelity(animated, driving):
     shown = quality.shown_bones(animator.labels)
     ious = [quality.silhouette_iou(a, b, shown) for a, b in zip(alphas, bones, strict=True)]
     # the cutout keeps the photo's proportions and guesses unseen limbs hanging, so it covers
-    # the stick figure's silhouette less exactly than a copy of its frame 0 would
-    assert np.median(ious) >= 0.55
+    # the stick figure's silhouette less exactly than a copy of its frame 0 would; and the
+    # astronaut's left hand is behind her helmet, so that arm keeps the photo's pose (0.62 when
+    # it followed the stick figure's, 0.51 held)
+    assert animator.proportions.held[[18, 20, 22]].all()
+    assert np.median(ious) >= 0.48
 
 
 def test_identity_kept(photo, animated):

@@ -12,6 +12,7 @@ from tasks.animate.cutout.bones import (
     clip_widths,
     deform,
     fit_retarget,
+    hidden_arms,
     hip_band,
     label_points,
     limit_turn,
@@ -106,6 +107,23 @@ def test_an_arm_the_photos_side_edge_cuts_keeps_the_photos_pose_the_other_dances
     for frame in posed:
         assert np.allclose(frame[[19, 21, 23]] - frame[17], JOINTS[[19, 21, 23]] - JOINTS[17])
     assert np.allclose(posed[1, 20] - posed[1, 16], raised[20] - raised[16], atol=1e-6)
+
+
+def test_an_arm_whose_wrist_the_photo_hides_keeps_the_photos_pose():
+    """The left wrist is behind what the person holds: the left arm's three joints are held,
+    and so moved with the shoulder, not swung; the right arm dances."""
+    hidden = np.zeros(24, dtype=bool)
+    hidden[20] = True  # left wrist
+    held = hidden_arms(hidden)
+    assert np.flatnonzero(held).tolist() == [18, 20, 22]
+    assert not hidden_arms(np.zeros(24, dtype=bool)).any()
+    raised = JOINTS.copy()
+    raised[[18, 20, 22]] = JOINTS[16] + (JOINTS[[18, 20, 22]] - JOINTS[16]) @ [[0, 1], [-1, 0]]
+    raised[[19, 21, 23]] = JOINTS[17] + (JOINTS[[19, 21, 23]] - JOINTS[17]) @ [[0, 1], [-1, 0]]
+    clip = np.stack([JOINTS, raised])
+    posed = retarget(clip, replace(fit_retarget(JOINTS, clip), held=held))
+    assert np.allclose(posed[1, [18, 20, 22]] - posed[1, 16], JOINTS[[18, 20, 22]] - JOINTS[16])
+    assert np.allclose(posed[1, 21] - posed[1, 17], raised[21] - raised[17], atol=1e-6)
 
 
 def test_a_seated_photo_keeps_its_legs_and_sways_the_upper_body_about_its_hips():

@@ -3,7 +3,7 @@ import numpy as np
 
 from tasks.animate.cutout import reference
 from tasks.animate.cutout.background import clean_plate
-from tasks.animate.cutout.reference import fit_skeleton, grabcut_mask
+from tasks.animate.cutout.reference import fit_skeleton, grabcut_mask, hidden_wrists
 from tests.tasks.animate.cutout import figure
 from tests.tasks.animate.cutout.driving import T_POSE_FACE, T_POSE_JOINTS
 
@@ -51,6 +51,24 @@ def test_an_unsure_limb_landmark_counts_where_its_bone_lies_on_the_person():
     assert np.allclose(joints[4], without[4])  # the knee's bone is not on the person
     marks[15] = (219.6, wrist[1], 0.1)  # at the last column, rounded past it
     fit_skeleton(marks, T_POSE_JOINTS, (340, 220), mask)
+
+
+def test_a_wrist_inside_the_photo_that_the_pose_model_cannot_see_is_hidden():
+    """The left arm is seen down to its elbow; its wrist lies in the photo, unseen, and the
+    mask does not carry the forearm there (a helmet hides the hand): that wrist is hidden. A
+    wrist below the photo's edge is cut, not hidden; a seen one is neither."""
+    shoulder = T_POSE_JOINTS[16]
+    elbow, wrist = shoulder + (0.0, 50.0), shoulder + (0.0, 100.0)
+    marks = _landmarks({11: tuple(shoulder), 12: tuple(T_POSE_JOINTS[17]), 13: tuple(elbow)})
+    marks[15] = (*wrist, 0.1)
+    mask = np.zeros((340, 220), np.float32)
+    cv2.line(mask, tuple(np.int32(shoulder)), tuple(np.int32(elbow)), 1.0, 9)
+    box = (0, 220, 340, 0)
+    assert np.flatnonzero(hidden_wrists(marks, mask, box)).tolist() == [20]
+    assert not hidden_wrists(marks, mask, (0, 220, int(wrist[1]) - 5, 0)).any()  # cut below
+    cv2.line(mask, tuple(np.int32(elbow)), tuple(np.int32(wrist)), 1.0, 9)  # the forearm shows
+    assert not hidden_wrists(marks, mask, box).any()
+    assert not hidden_wrists(None, mask, box).any()
 
 
 def test_skeleton_without_landmarks_or_shoulders_is_the_driving_one():
