@@ -80,11 +80,10 @@ def _body(ctx: StageContext, stride: int) -> dict[str, float]:
     """
     align, animate = ctx.upstream["align"], ctx.upstream["animate"]
     parts, frames = align["parts"], animate["frames"]
+    rows, changes, previous = [], [], None
     with PersonSegmenter() as segment:
         photo = read_photo(np.asarray(align["reference"]), np.asarray(parts[0]), segment)
-    drawn_at = DrawnBodies(align, animate, photo)
-    rows, changes, previous = [], [], None
-    with PersonSegmenter(video=True) as segment:
+        drawn_at = DrawnBodies(align, animate, photo)
         sampled = zip(
             range(0, frames.shape[0], stride), strided_frames(frames, stride), strict=True
         )
@@ -139,13 +138,14 @@ def compute(ctx: StageContext) -> None:
 
 SPEC = StageSpec(
     name="evaluate",
-    version=11,  # 5: parts where the cut-out drew the body; forearms unlike the body it covers;
+    version=12,  # 5: parts where the cut-out drew the body; forearms unlike the body it covers;
     # 6: each limb part where its bone was drawn (limbs kept in the photo's pose); 7: a piece
     # on the drawn body is no fragment; 8: nor is the photo's background shown as it was;
     # 9: the photo's person drawn in place (a seated photo's still legs) is the body; 10: and
     # so is the photo's person where its bones carried it (hands the torso holds); 11: fill
     # quality of the worst quarter of frames, not the median (a smear shows where the dancer
-    # leaves the most plate bare)
+    # leaves the most plate bare); 12: each frame's person detected afresh (tracked, it jumped
+    # to multi1's other woman)
     upstream=("audio", "motion", "align", "animate"),
     raw_inputs=(),
     params={
