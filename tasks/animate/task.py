@@ -130,7 +130,8 @@ def compute(ctx: StageContext) -> None:
 
 SPEC = StageSpec(
     name="animate",
-    # 21: an arm whose wrist the photo hides (behind the astronaut's helmet) keeps the photo's
+    # 22: the split points the body kept go to the arm where their chromaticity says so (the
+    # forearm's shaded side stayed on multi1's hip as a dark strip); 21: an arm whose wrist the photo hides (behind the astronaut's helmet) keeps the photo's
     # pose (swung, it carried a piece of the helmet for a forearm); 20: an arm's shadow on the body is lit to its cloth's level (redrawn from the row's cloth,
     # demo4's shirt folds became jagged streaks); 19: it was redrawn and lends the underlay nothing
     # (a dark strip stayed on multi1's hip); 18: a cast shadow's soft edge is filled with it (no
@@ -150,7 +151,7 @@ SPEC = StageSpec(
     # match is bounded; 7: the torso carries the tops of the thighs beneath the legs; 6: a seated
     # photo's hands on its knees leave with the arms; 5: seated legs stay in the plate; 4: records
     # joints2d
-    version=21,
+    version=22,
     upstream=("align", "audio", "render"),  # render: wan-animate's pose keypoints
     raw_inputs=("image", "audio"),
     params={

@@ -88,6 +88,9 @@ ARM_OVER_LEG_REACH = 1.2  # leg points this near an arm (in its thickness) go wi
 COLOUR_SIGMA = 0.03  # of the person's height: the neighbourhood whose colours decide
 MIN_PATCH_FRACTION = 0.002  # of the person's pixels: smaller patches keep their nearest bone
 COLOUR_MARGIN = 20.0  # Lab units by which another bone's colours must be nearer to win
+CHROMA_MARGIN = 0.05  # rg chromaticity by which an arm's colours must be nearer to take a point
+CHROMA_GAP = 0.012  # of the person's height: a gap this narrow left between an arm and what it
+# took by chromaticity goes with it (the outline's mixed pixels)
 TORSO_BELOW_HIPS = 2.0  # the torso's reach below the hip line, as a divisor of its radius
 HEAD_SCALE_RANGE = (0.8, 1.25)  # the head follows the body's scale only this far
 ARM_CHAINS = ((2, 3, 4), (5, 6, 7))  # left, right arm: upper arm, forearm, hand
@@ -302,6 +305,7 @@ def label_points(
     if image is not None:
         labels = _by_colour(image, points, scores, labels)
         labels = _by_edges(image, points, scores, labels)
+        labels = _by_chroma(image, points, scores, labels)
     top, right, bottom, left = face_box
     in_face = (
         (points[:, 0] >= left) & (points[:, 0] <= right) & (points[:, 1] >= top)
@@ -365,13 +369,7 @@ def _by_edges(
     An arm hanging against the body in the same skin or cloth cannot be told apart by colour,
     and a distance to the bones only guesses where it ends; its outline, a shading edge, says.
     """
-    best = scores.min(axis=1, keepdims=True)
-    candidates = scores <= ARM_AMBIGUOUS * best
-    split = (
-        candidates[:, ARM_BONES].any(axis=1)
-        & candidates[:, BODY_BONES].any(axis=1)
-        & (labels != HEAD)
-    )
+    candidates, split = _arm_body_split(scores, labels)
     if not split.any():
         return labels
     cols, rows = points[:, 0].astype(int), points[:, 1].astype(int)
@@ -391,6 +389,97 @@ def _by_edges(
     take[take] = on_arm[flooded[take]] != on_arm[labels[take]]
     out = labels.copy()
     out[take] = flooded[take]
+    return out
+
+
+def _arm_body_split(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(candidates (N, 14) bool, split (N,) bool): the bones within ARM_AMBIGUOUS x each point's
+    best score, and the points (not the head's) with both an arm and the body among them."""
+    candidates = scores <= ARM_AMBIGUOUS * scores.min(axis=1, keepdims=True)
+    split = (
+        candidates[:, ARM_BONES].any(axis=1)
+        & candidates[:, BODY_BONES].any(axis=1)
+        & (labels != HEAD)
+    )
+    return candidates, split
+
+
+def _by_chroma(
+    image: np.ndarray, points: np.ndarray, scores: np.ndarray, labels: np.ndarray
+) -> np.ndarray:
+    """labels (N,) of points (N, 2) with the split points (`_arm_body_split`) the body kept
+    given to an arm bone whose sure pixels around them (median within COLOUR_SIGMA) are
+    CHROMA_MARGIN nearer in chromaticity (r, g of RGB / sum: shading does not move it) than the
+    body bone's; and the gaps narrower than CHROMA_GAP between the arm and what it took.
+
+    The watershed (`_by_edges`) stops at the strongest edge: a forearm's shaded side against
+    dark jeans is darker than the jeans' edge is strong, so the split ran along the shading,
+    inside the arm, and that strip of skin stayed on multi1's hip. Medians, not means: the patch
+    on the astronaut's chest would pull a mean of her suit's colour purple.
+    """
+    candidates, split = _arm_body_split(scores, labels)
+    kept = np.flatnonzero(split & np.isin(labels, BODY_BONES))
+    if not kept.size:
+        return labels
+    blur = cv2.GaussianBlur(image, (0, 0), 1.0).astype(np.float32)
+    chroma = blur[..., :2] / np.maximum(blur.sum(axis=-1, keepdims=True), 1.0)
+    cols, rows = points[:, 0].astype(int), points[:, 1].astype(int)
+    height = max(float(np.ptp(points[:, 1])), 1.0)
+    owner = np.full(image.shape[:2], -1, np.int16)
+    owner[rows[~split], cols[~split]] = labels[~split]
+    radius = max(2, round(COLOUR_SIGMA * height))
+    own, arm = np.full(kept.size, -np.inf), np.full(kept.size, np.inf)
+    bone_of_arm = np.full(kept.size, -1, np.int8)
+    for bone in np.unique(np.concatenate([labels[kept], ARM_BONES])):
+        pick = labels[kept] == bone if bone in BODY_BONES else candidates[kept, bone]
+        if not pick.any():
+            continue
+        at = kept[pick]
+        near = _local_median(chroma, owner == bone, rows[at], cols[at], radius)
+        distance = np.linalg.norm(chroma[rows[at], cols[at]] - near, axis=1)
+        if bone in BODY_BONES:  # no sure body pixels around: no evidence against it
+            own[pick] = np.where(np.isnan(distance), -np.inf, distance)
+        else:
+            distance[np.isnan(distance)] = np.inf
+            nearer = distance < arm[pick]
+            arm[np.flatnonzero(pick)[nearer]] = distance[nearer]
+            bone_of_arm[np.flatnonzero(pick)[nearer]] = bone
+    take = np.isfinite(arm) & np.isfinite(own) & (own - arm > CHROMA_MARGIN)
+    out = labels.copy()
+    out[kept[take]] = bone_of_arm[take]
+    gap = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, round(CHROMA_GAP * height)),) * 2)
+    for bone in np.unique(bone_of_arm[take]):
+        took = kept[take & (bone_of_arm == bone)]
+        arm_plane = _plane(image.shape[:2], rows[out == bone], cols[out == bone])
+        beside = cv2.dilate(_plane(image.shape[:2], rows[took], cols[took]), gap)
+        gaps = cv2.morphologyEx(arm_plane, cv2.MORPH_CLOSE, gap) & beside
+        fill = gaps[rows[kept], cols[kept]] > 0
+        fill &= np.isin(out[kept], BODY_BONES) & candidates[kept, bone]
+        out[kept[fill]] = bone
+    return out
+
+
+def _plane(shape: tuple[int, int], rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    plane = np.zeros(shape, np.uint8)
+    plane[rows, cols] = 1
+    return plane
+
+
+def _local_median(
+    values: np.ndarray, sure: np.ndarray, rows: np.ndarray, cols: np.ndarray, radius: int
+) -> np.ndarray:
+    """(N, c) median of values (h, w, c) over the sure (h, w) bool pixels within radius px
+    (every 2nd px of the window) of each point (rows, cols); NaN with fewer than 8."""
+    height, width = sure.shape
+    offsets = np.arange(-radius, radius + 1, 2)
+    dy, dx = (grid.ravel() for grid in np.meshgrid(offsets, offsets, indexing="ij"))
+    ys = np.clip(rows[:, None] + dy, 0, height - 1)
+    xs = np.clip(cols[:, None] + dx, 0, width - 1)
+    window = values[ys, xs].astype(np.float64)  # (N, taps, c)
+    window[~sure[ys, xs]] = np.nan
+    enough = sure[ys, xs].sum(axis=1) >= 8
+    out = np.full((len(rows), values.shape[-1]), np.nan)
+    out[enough] = np.nanmedian(window[enough], axis=1)
     return out
 
 

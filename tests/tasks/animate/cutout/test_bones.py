@@ -6,6 +6,7 @@ from tasks.animate.cutout.bones import (
     BONES,
     HEAD,
     NUM_BONES,
+    _by_chroma,
     _by_edges,
     arms_over_legs,
     bone_transforms,
@@ -252,3 +253,37 @@ def test_the_edge_split_parts_arm_from_body_never_one_arm_bone_from_another():
     labels = scores.argmin(axis=1).astype(np.int8)
     out = _by_edges(image, points, scores, labels)
     assert set(np.unique(out[middle])) <= {0, 3} and (out[middle] == 0).any()
+
+
+def _forearm_beside_body(body: tuple, shade: tuple, skin: tuple):
+    """A 300x60 photo: body cloth in columns 0-29, the forearm's shaded side in 30-35, its lit
+    skin in 36-59 (grain added); points, scores (torso along x 22, forearm along x 45) and the
+    labels a watershed through the shading gives (the shaded side to the torso)."""
+    rng = np.random.default_rng(0)
+    image = np.zeros((300, 60, 3), np.float32)
+    image[:, :30], image[:, 30:36], image[:, 36:] = body, shade, skin
+    image = np.clip(image + rng.normal(0, 3, image.shape), 0, 255).astype(np.uint8)
+    ys, xs = np.mgrid[0:300, 0:60]
+    points = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float32)
+    scores = np.full((len(points), NUM_BONES), 1e3, dtype=np.float32)
+    scores[:, 0] = np.abs(points[:, 0] - 22) / 10
+    scores[:, 3] = np.abs(points[:, 0] - 45) / 10
+    labels = np.where(points[:, 0] < 36, 0, 3).astype(np.int8)
+    return image, points, scores, labels
+
+
+def test_a_forearms_shaded_side_against_the_jeans_goes_with_the_arm_by_its_chromaticity():
+    """The watershed split the forearm along its shading (a stronger edge than the jeans' in
+    shadow): its dark skin, as warm as the lit skin and unlike the jeans, joins the arm; the
+    jeans stay. A fold of the body's own cloth (the astronaut's suit), only darker, stays too."""
+    image, points, scores, labels = _forearm_beside_body(
+        (40, 50, 60), (60, 44, 30), (200, 150, 120)
+    )
+    out = _by_chroma(image, points, scores, labels)
+    x = points[:, 0]
+    assert (out[(x >= 31) & (x < 36)] == 3).all()  # column 30 is blurred into the jeans
+    assert (out[x < 30] == 0).all() and (out[x >= 36] == 3).all()
+    image, points, scores, labels = _forearm_beside_body(
+        (200, 90, 60), (100, 45, 30), (200, 90, 60)
+    )
+    assert np.array_equal(_by_chroma(image, points, scores, labels), labels)
