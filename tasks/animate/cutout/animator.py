@@ -173,14 +173,15 @@ class CutoutAnimator:
         cut = side_cut_arms(self.labels, self.body.joints, photo_box)
         hidden = hidden_arms(self.body.hidden)
         held = cut | hidden
+        photographed, held_arm = self.labels.copy(), np.zeros(self.labels.shape, dtype=bool)
         if held.any():
             # the torso's sheet carries it, so the arm, and the cloth its bone line crosses,
             # never tear from the body; its joints follow for the drawn skeleton
             why = "runs out of the photo's side" if cut.any() else "holds what hides its hand"
             log.info("an arm %s: it keeps the photo's pose", why)
             self.proportions = replace(self.proportions, held=held)
-            arms = [bone for bone in ARMS if held[BONES[bone].end]]
-            self.labels[np.isin(self.labels, arms)] = TORSO
+            held_arm = np.isin(self.labels, [bone for bone in ARMS if held[BONES[bone].end]])
+            self.labels[held_arm] = TORSO
             point_labels = self.labels[rows, cols]
         moving, still = self.body.mask, None  # what the sheets draw; the plate holds the rest
         if self.proportions.seated:
@@ -192,9 +193,13 @@ class CutoutAnimator:
         joints = self.body.joints
         spine = (joints[NECK], joints[list(HIPS)].mean(axis=0))
         # the arm's shadow on the body is lit to its cloth's level: it would stay on the hip as
-        # a dark strip once the arm moved away
-        shade, lit = arm_shadow(reference, self.labels, BODY, ARMS)
-        fill, underlay = body_underlay(reference, self.labels, BODY, ARMS, spine, shade)
+        # a dark strip once the arm moved away (a held arm's never does). What an arm hides is
+        # read with the held arm as an arm: as torso, mirrored about the spine, it widened the
+        # torso the other arm uncovers, which then showed a mirror image of the chest's patch
+        with_arms = np.where(held_arm, photographed, self.labels).astype(np.int8)
+        moving_arms = tuple(bone for bone in ARMS if not held[BONES[bone].end])
+        shade, lit = arm_shadow(reference, with_arms, BODY, moving_arms)
+        fill, underlay = body_underlay(reference, with_arms, BODY, ARMS, spine, shade)
         # what an arm hides is carried by the body bone nearest it (a hand on the hip by the
         # torso, on the thigh by the thigh); where that is a seated photo's still leg, the
         # plate shows it

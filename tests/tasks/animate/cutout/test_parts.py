@@ -221,3 +221,28 @@ def test_an_arm_the_photos_side_cuts_stays_whole_and_runs_out_of_the_frame(monke
         assert right_arm.sum() > 0.8 * np.any([bone_pixels(photo, b) for b in (5, 6, 7)], 0).sum()
         left_arm.append(bone_pixels(frame, 3))
     assert (left_arm[0] != left_arm[-1]).mean() > 0.005  # the other arm moved
+
+
+def test_an_arm_whose_hand_the_photo_hides_keeps_its_pose_and_hides_the_same_body(monkeypatch):
+    """The left wrist is hidden behind something held: that arm keeps the photo's pose while
+    the right one dances, and what the right arm hides of the body is drawn as when both arms
+    dance (taken for torso, the held arm widened the body mirrored about the spine, and the
+    astronaut's chest patch showed twice)."""
+    photo, mask = photo_of(FIGURE)
+    clip = dance(FIGURE)
+    parts = np.stack([parts_of(j) for j in clip])
+    runs = {}
+    for held in (False, True):
+        hidden = np.zeros(24, dtype=bool)
+        hidden[20] = held
+        body = ReferenceBody(mask, FIGURE.astype(np.float32), "test", hidden)
+        monkeypatch.setattr(animator_module, "read_reference", lambda *_, body=body, **__: body)
+        animator = CutoutAnimator(fit_shape=0.0, mesh_step=stage_params("animate")["mesh_step"])
+        animator.prepare(photo, FACE_BOX, parts[0], clip[0].astype(np.float32), clip_joints=clip)
+        frames, _ = animator.render_layers(parts, clip.astype(np.float32))
+        runs[held] = animator.layers[SIZE + 2 :], frames[-1]
+    assert np.array_equal(runs[True][0], runs[False][0])  # the body's layer under the arms
+    shoulder = FIGURE[16, 1]
+    for held, (_, last) in runs.items():  # the last frame raises both arms by 150 degrees
+        rows = np.nonzero(np.any([bone_pixels(last, bone) for bone in (3, 4)], axis=0))[0]
+        assert (rows.mean() > shoulder + 20) if held else (rows.mean() < shoulder)
