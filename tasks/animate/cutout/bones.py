@@ -382,13 +382,15 @@ def _by_edges(
     flooded = watershed(gradient, markers, mask=mask)[rows, cols] - 1
     # only to a bone the point was near, never to the head (a collar is no face), and only
     # across the arm's outline: along the arm the bones decide (a watershed through the
-    # shadow under a forearm gave it to the upper arm, which stretched it to the hip)
+    # shadow under a forearm gave it to the upper arm, which stretched it to the hip; down the
+    # shaded side of multi1's forearm, it hung a strip of it from her upper arm)
     take = split & (flooded >= 0)
     take[take] = candidates[take, flooded[take]] & (flooded[take] != HEAD)
     on_arm = np.isin(np.arange(NUM_BONES), ARM_BONES)
     take[take] = on_arm[flooded[take]] != on_arm[labels[take]]
+    nearest_arm = np.asarray(ARM_BONES)[scores[:, ARM_BONES].argmin(axis=1)]
     out = labels.copy()
-    out[take] = flooded[take]
+    out[take] = np.where(on_arm[flooded[take]], nearest_arm[take], flooded[take])
     return out
 
 

@@ -185,9 +185,7 @@ def fit_skeleton(
     return joints.astype(np.float32)
 
 
-def hidden_wrists(
-    landmarks: np.ndarray | None, mask: np.ndarray, photo_box: tuple
-) -> np.ndarray:
+def hidden_wrists(landmarks: np.ndarray | None, mask: np.ndarray, photo_box: tuple) -> np.ndarray:
     """(24,) bool: the wrists whose landmark (of landmarks (33, 3)) lies inside photo_box (top,
     right, bottom, left) below a seen elbow, and which MediaPipe does not see (nor the person
     mask (h, w) carry their forearm): the hand is behind something the person holds or stands

@@ -240,7 +240,7 @@ def test_a_turn_past_the_facing_limit_is_drawn_flattened_never_mirrored():
 def test_the_edge_split_parts_arm_from_body_never_one_arm_bone_from_another():
     """Points about as near to the forearm as to the torso are split by flooding the photo's
     edges; the upper arm's flood reaching them (through a shadow of the same colour) must not
-    take them: the upper arm would stretch them out to where the forearm was."""
+    give them to the upper arm: it would stretch them out to where the forearm was."""
     image = np.full((16, 30, 3), 128, dtype=np.uint8)  # no edge: floods meet midway
     xs, ys = np.meshgrid(np.arange(30), np.arange(5, 11))
     points = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float32)
@@ -253,6 +253,11 @@ def test_the_edge_split_parts_arm_from_body_never_one_arm_bone_from_another():
     labels = scores.argmin(axis=1).astype(np.int8)
     out = _by_edges(image, points, scores, labels)
     assert set(np.unique(out[middle])) <= {0, 3} and (out[middle] == 0).any()
+    # given to the torso first (the colour pass: a forearm's shaded side beside bare skin), the
+    # points the upper arm's flood reaches go back to the arm bone they are nearest, the forearm
+    labels[middle] = 0
+    out = _by_edges(image, points, scores, labels)
+    assert set(np.unique(out[middle])) <= {0, 3} and (out[middle] == 3).any()
 
 
 def _forearm_beside_body(body: tuple, shade: tuple, skin: tuple):
