@@ -27,8 +27,8 @@ import cv2
 import numpy as np
 
 from tasks.body.skeleton import DENSEPOSE_BONES, PARENTS
+from tasks.evaluate.segment import PERSON
 
-PERSON = 0.5  # segmentation probability above which a pixel is person
 COVER_TOLERANCE = 0.025  # a driving pixel this close to the dancer counts as covered
 MAX_SHIFT = 0.2  # the driving silhouette may slide this far onto the dancer before coverage
 REGISTER_SIDE = 128  # px: the slide is found by correlating masks at this long side

@@ -12,8 +12,11 @@ from types import TracebackType
 
 import numpy as np
 
+PERSON = 0.5  # segmentation probability above which a pixel is person
 AROUND = 0.25  # `near` looks this far around the region, fraction of its size (each side)
 SLACK = 0.1  # ... and this far more, fraction of the image's long side (the dancer may slide)
+FOUND = 0.5  # share of the region the person found must cover, or it is looked at again:
+TIGHT = 0.05  # ... this far around it only
 
 
 @dataclass(frozen=True)
@@ -45,13 +48,28 @@ class PersonSegmenter:
 
     def near(self, image: np.ndarray, region: np.ndarray) -> Person:
         """The person in the crop of image (h, w, 3) around region (h, w) bool (the driving
-        body), so that a second person elsewhere in the frame is not the one found."""
+        body), so that a second person elsewhere in the frame is not the one found. When the
+        one found covers less than FOUND of the region (the crop held a second person, who was
+        found instead: multi1's other woman, 4 of 60 frames), the region is looked at again
+        with only TIGHT around it."""
         rows, cols = np.nonzero(region)
         if not rows.size:
             return self(image)
-        height, width = region.shape
-        slack = SLACK * max(height, width)
-        pad_y, pad_x = AROUND * np.ptp(rows) + slack, AROUND * np.ptp(cols) + slack
+        found = self._around(image, rows, cols, AROUND, SLACK)
+        if _covers(found, region) < FOUND:
+            tight = self._around(image, rows, cols, TIGHT, 0.0)
+            if _covers(tight, region) > _covers(found, region):
+                found = tight
+        return found
+
+    def _around(
+        self, image: np.ndarray, rows: np.ndarray, cols: np.ndarray, around: float, slack: float
+    ) -> Person:
+        """The person in the crop of image around the pixels (rows, cols), `around` of their
+        extent and `slack` of the image's long side each side."""
+        height, width = image.shape[:2]
+        slack = slack * max(height, width)
+        pad_y, pad_x = around * np.ptp(rows) + slack, around * np.ptp(cols) + slack
         top, bottom = max(0, int(rows.min() - pad_y)), min(height, int(rows.max() + pad_y) + 1)
         left, right = max(0, int(cols.min() - pad_x)), min(width, int(cols.max() + pad_x) + 1)
         found = self(image[top:bottom, left:right])
@@ -70,3 +88,9 @@ class PersonSegmenter:
             [(m.x * width, m.y * height, m.visibility) for m in result.pose_landmarks.landmark]
         )
         return Person(result.segmentation_mask.astype(np.float32), marks)
+
+
+def _covers(person: Person, region: np.ndarray) -> float:
+    """Share of region (h, w) bool that the person's mask covers."""
+    covered = np.count_nonzero((person.mask > PERSON) & region)
+    return covered / max(np.count_nonzero(region), 1)

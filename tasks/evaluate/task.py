@@ -138,14 +138,15 @@ def compute(ctx: StageContext) -> None:
 
 SPEC = StageSpec(
     name="evaluate",
-    version=12,  # 5: parts where the cut-out drew the body; forearms unlike the body it covers;
+    version=13,  # 5: parts where the cut-out drew the body; forearms unlike the body it covers;
     # 6: each limb part where its bone was drawn (limbs kept in the photo's pose); 7: a piece
     # on the drawn body is no fragment; 8: nor is the photo's background shown as it was;
     # 9: the photo's person drawn in place (a seated photo's still legs) is the body; 10: and
     # so is the photo's person where its bones carried it (hands the torso holds); 11: fill
     # quality of the worst quarter of frames, not the median (a smear shows where the dancer
     # leaves the most plate bare); 12: each frame's person detected afresh (tracked, it jumped
-    # to multi1's other woman)
+    # to multi1's other woman); 13: and looked for again closer around the body when the
+    # window around it showed someone else
     upstream=("audio", "motion", "align", "animate"),
     raw_inputs=(),
     params={
