@@ -88,6 +88,7 @@ ARM_OVER_LEG_REACH = 1.2  # leg points this near an arm (in its thickness) go wi
 COLOUR_SIGMA = 0.03  # of the person's height: the neighbourhood whose colours decide
 MIN_PATCH_FRACTION = 0.002  # of the person's pixels: smaller patches keep their nearest bone
 COLOUR_MARGIN = 20.0  # Lab units by which another bone's colours must be nearer to win
+MEDIAN_CHUNK = 2048  # points per batch of `_local_median` windows
 CHROMA_MARGIN = 0.05  # rg chromaticity by which an arm's colours must be nearer to take a point
 CHROMA_GAP = 0.012  # of the person's height: a gap this narrow left between an arm and what it
 # took by chromaticity goes with it (the outline's mixed pixels)
@@ -471,17 +472,20 @@ def _local_median(
     values: np.ndarray, sure: np.ndarray, rows: np.ndarray, cols: np.ndarray, radius: int
 ) -> np.ndarray:
     """(N, c) median of values (h, w, c) over the sure (h, w) bool pixels within radius px
-    (every 2nd px of the window) of each point (rows, cols); NaN with fewer than 8."""
+    (every 2nd px of the window) of each point (rows, cols); NaN with fewer than 8. Points go
+    MEDIAN_CHUNK at a time, so the windows stay small in memory at any photo size."""
     height, width = sure.shape
     offsets = np.arange(-radius, radius + 1, 2)
     dy, dx = (grid.ravel() for grid in np.meshgrid(offsets, offsets, indexing="ij"))
-    ys = np.clip(rows[:, None] + dy, 0, height - 1)
-    xs = np.clip(cols[:, None] + dx, 0, width - 1)
-    window = values[ys, xs].astype(np.float64)  # (N, taps, c)
-    window[~sure[ys, xs]] = np.nan
-    enough = sure[ys, xs].sum(axis=1) >= 8
     out = np.full((len(rows), values.shape[-1]), np.nan)
-    out[enough] = np.nanmedian(window[enough], axis=1)
+    for start in range(0, len(rows), MEDIAN_CHUNK):
+        part = slice(start, start + MEDIAN_CHUNK)
+        ys = np.clip(rows[part, None] + dy, 0, height - 1)
+        xs = np.clip(cols[part, None] + dx, 0, width - 1)
+        window = values[ys, xs].astype(np.float32)  # (chunk, taps, c)
+        window[~sure[ys, xs]] = np.nan
+        enough = sure[ys, xs].sum(axis=1) >= 8
+        out[start : start + len(enough)][enough] = np.nanmedian(window[enough], axis=1)
     return out
 
 
