@@ -26,6 +26,7 @@ from tasks.animate.cutout.background import (
     mirror_outside,
 )
 from tasks.animate.cutout.bones import (
+    ARM_CHAINS,
     BONES,
     HIPS,
     NECK,
@@ -177,8 +178,15 @@ class CutoutAnimator:
         if held.any():
             # the torso's sheet carries it, so the arm, and the cloth its bone line crosses,
             # never tear from the body; its joints follow for the drawn skeleton
-            why = "runs out of the photo's side" if cut.any() else "holds what hides its hand"
-            log.info("an arm %s: it keeps the photo's pose", why)
+            for side, chain in zip(("left", "right"), ARM_CHAINS, strict=True):
+                end = BONES[chain[-1]].end
+                if held[end]:  # a limit of the cut-out a user sees: one arm does not dance
+                    what = (
+                        f"the person's {side} arm runs out of the photo's side"
+                        if cut[end]
+                        else f"the photo hides the person's {side} hand"
+                    )
+                    log.warning("%s: that arm keeps the photo's pose", what)
             self.proportions = replace(self.proportions, held=held)
             held_arm = np.isin(self.labels, [bone for bone in ARMS if held[BONES[bone].end]])
             self.labels[held_arm] = TORSO

@@ -223,7 +223,9 @@ def test_an_arm_the_photos_side_cuts_stays_whole_and_runs_out_of_the_frame(monke
     assert (left_arm[0] != left_arm[-1]).mean() > 0.005  # the other arm moved
 
 
-def test_an_arm_whose_hand_the_photo_hides_keeps_its_pose_and_hides_the_same_body(monkeypatch):
+def test_an_arm_whose_hand_the_photo_hides_keeps_its_pose_and_hides_the_same_body(
+    monkeypatch, caplog
+):
     """The left wrist is hidden behind something held: that arm keeps the photo's pose while
     the right one dances, and what the right arm hides of the body is drawn as when both arms
     dance (taken for torso, the held arm widened the body mirrored about the spine, and the
@@ -241,6 +243,8 @@ def test_an_arm_whose_hand_the_photo_hides_keeps_its_pose_and_hides_the_same_bod
         animator.prepare(photo, FACE_BOX, parts[0], clip[0].astype(np.float32), clip_joints=clip)
         frames, _ = animator.render_layers(parts, clip.astype(np.float32))
         runs[held] = animator.layers[SIZE + 2 :], frames[-1]
+        said = "the photo hides the person's left hand: that arm keeps the photo's pose"
+        assert (said in caplog.text) == held
     assert np.array_equal(runs[True][0], runs[False][0])  # the body's layer under the arms
     shoulder = FIGURE[16, 1]
     for held, (_, last) in runs.items():  # the last frame raises both arms by 150 degrees
