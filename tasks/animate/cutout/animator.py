@@ -204,7 +204,7 @@ class CutoutAnimator:
         # a dark strip once the arm moved away (a held arm's never does). What an arm hides is
         # read with the held arm as an arm: as torso, mirrored about the spine, it widened the
         # torso the other arm uncovers, which then showed a mirror image of the chest's patch
-        with_arms = np.where(held_arm, photographed, self.labels).astype(np.int8)
+        with_arms = np.where(held_arm, photographed, self.labels)
         moving_arms = tuple(bone for bone in ARMS if not held[BONES[bone].end])
         shade, lit = arm_shadow(reference, with_arms, BODY, moving_arms)
         fill, underlay = body_underlay(reference, with_arms, BODY, ARMS, spine, shade)
