@@ -130,32 +130,34 @@ def compute(ctx: StageContext) -> None:
 
 SPEC = StageSpec(
     name="animate",
-    # 24: a point the edge split gives to an arm goes to the arm bone it is nearest, not the one
-    # whose flood reached it (a strip of multi1's forearm hung from her upper arm); 23: what the
-    # free arm hides is read with the held arm as an arm (as torso, it widened the body mirrored
-    # about the spine: the astronaut's chest patch showed twice); 22: the split points the body kept
-    # go to the arm where their chromaticity says so (the forearm's shaded side stayed on multi1's
-    # hip as a dark strip); 21: an arm whose wrist the photo hides (behind the astronaut's helmet)
-    # keeps the photo's pose (swung, it carried a piece of the helmet for a forearm); 20: an arm's
-    # shadow on the body is lit to its cloth's level (redrawn from the row's cloth, demo4's shirt
-    # folds became jagged streaks); 19: it was redrawn and lends the underlay nothing (a dark strip
-    # stayed on multi1's hip); 18: a cast shadow's soft edge is filled with it (no dark outline of
-    # her head on multi1's wall); 17: each finer level of the patch fill is rebuilt from its own
-    # patches before its search, the fill's light moves only by its step along the hole's edge (no
-    # head of sky in dalle8's mist, no smooth blob among his rocks); 16: the patch fill starts from
-    # the membrane too (dalle8's dark blob of shadow, dalle2's starfield in the nebula came from
-    # Telea's start); 15: the plate's light is a membrane (no step where dark and lit sides meet),
-    # the shadow's wall colour is read where it is lit; 14: records the photo's skeleton
-    # (photo_joints2d); 13: a leg's hidden edge reaches its nearest free edge, the underlay's sides
-    # slope (no blocks of garment); 12: what an arm hides below the hips is carried by the nearest
-    # leg (a hand on the thigh), a hidden edge between free ones runs straight (hands on hips), the
-    # edge split never moves a point from one arm bone to another; 11: the plate's pyramid starts at
-    # 48 px again (64 left steps of light across walls); 10: a held arm is drawn by the torso, the
-    # underlay mirrors rows about the spine; 9: an arm the photo's side cuts is held, unsure limb
-    # landmarks on the mask count; 8: the plate's fill keeps texture, its light match is bounded; 7:
-    # the torso carries the tops of the thighs beneath the legs; 6: a seated photo's hands on its
-    # knees leave with the arms; 5: seated legs stay in the plate; 4: records joints2d
-    version=24,
+    # 25: lines meeting the plate's hole are carried into its outer band first (the astronaut's flag
+    # runs on, not cut by a band of wall); 24: a point the edge split gives to an arm goes to the
+    # arm bone it is nearest, not the one whose flood reached it (a strip of multi1's forearm hung
+    # from her upper arm); 23: what the free arm hides is read with the held arm as an arm (as
+    # torso, it widened the body mirrored about the spine: the astronaut's chest patch showed
+    # twice); 22: the split points the body kept go to the arm where their chromaticity says so (the
+    # forearm's shaded side stayed on multi1's hip as a dark strip); 21: an arm whose wrist the
+    # photo hides (behind the astronaut's helmet) keeps the photo's pose (swung, it carried a piece
+    # of the helmet for a forearm); 20: an arm's shadow on the body is lit to its cloth's level
+    # (redrawn from the row's cloth, demo4's shirt folds became jagged streaks); 19: it was redrawn
+    # and lends the underlay nothing (a dark strip stayed on multi1's hip); 18: a cast shadow's soft
+    # edge is filled with it (no dark outline of her head on multi1's wall); 17: each finer level of
+    # the patch fill is rebuilt from its own patches before its search, the fill's light moves only
+    # by its step along the hole's edge (no head of sky in dalle8's mist, no smooth blob among his
+    # rocks); 16: the patch fill starts from the membrane too (dalle8's dark blob of shadow,
+    # dalle2's starfield in the nebula came from Telea's start); 15: the plate's light is a membrane
+    # (no step where dark and lit sides meet), the shadow's wall colour is read where it is lit; 14:
+    # records the photo's skeleton (photo_joints2d); 13: a leg's hidden edge reaches its nearest
+    # free edge, the underlay's sides slope (no blocks of garment); 12: what an arm hides below the
+    # hips is carried by the nearest leg (a hand on the thigh), a hidden edge between free ones runs
+    # straight (hands on hips), the edge split never moves a point from one arm bone to another; 11:
+    # the plate's pyramid starts at 48 px again (64 left steps of light across walls); 10: a held
+    # arm is drawn by the torso, the underlay mirrors rows about the spine; 9: an arm the photo's
+    # side cuts is held, unsure limb landmarks on the mask count; 8: the plate's fill keeps texture,
+    # its light match is bounded; 7: the torso carries the tops of the thighs beneath the legs; 6: a
+    # seated photo's hands on its knees leave with the arms; 5: seated legs stay in the plate; 4:
+    # records joints2d
+    version=25,
     upstream=("align", "audio", "render"),  # render: wan-animate's pose keypoints
     raw_inputs=("image", "audio"),
     params={

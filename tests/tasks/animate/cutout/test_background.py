@@ -361,3 +361,54 @@ def test_a_hand_on_a_far_knee_uncovers_the_thigh_the_leg_carries():
     joints[[7, 8, 10, 11]] = [[10, 70], [70, 70], [6, 76], [74, 76]]  # shins and feet down
     ys, xs = np.nonzero(labels == 4)
     assert np.isin(nearest_body_bone(np.stack([xs, ys], axis=1), joints), (8, 9)).all()
+
+
+def _flag_beside_a_wall() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(image, hole, stripes): diagonal red and white stripes (a flag) on the left third of a
+    grainy wall, and a hole over their edge, most of its edge on the wall; stripes (h, w) bool
+    is where the stripes, carried on, would be red."""
+    rng = np.random.default_rng(0)
+    rows, cols = np.indices((192, 192))
+    stripes = (rows + cols) // 12 % 2 == 0
+    image = np.full((192, 192, 3), 200.0) + rng.normal(0, 6, (192, 192, 1))
+    flag = cols < 64
+    image[flag & stripes] = (190, 30, 40)
+    image[flag & ~stripes] = (235, 235, 230)
+    hole = np.zeros((192, 192), bool)
+    hole[40:150, 52:140] = True
+    return np.clip(image, 0, 255).astype(np.uint8), hole, stripes
+
+
+@pytest.mark.parametrize("band_width", [patchfill.BAND_WIDTH, 0.0])
+def test_a_flag_meeting_the_hole_runs_on_into_it(monkeypatch, band_width):
+    """The flag's stripes continue across the hole's edge: filled in priority order, the band
+    along the flag carries them on; the coarse-to-fine vote alone lays the mostly-wall
+    surroundings over them and cuts the flag with a band of wall."""
+    image, hole, stripes = _flag_beside_a_wall()
+    monkeypatch.setattr(patchfill, "BAND_WIDTH", band_width)
+    filled = patch_fill(image, hole).astype(np.float32)
+    beside = np.zeros_like(hole)
+    beside[48:142, 56:60] = True  # 4-8 px in: within the band (7.7 px), on the flag's side
+    red = filled[..., 0] - filled[..., 1] > 80
+    white = filled.min(axis=-1) > 215
+    carried = np.mean(np.where(stripes, red, white)[beside])
+    if band_width:
+        assert carried > 0.8
+    else:  # what the band fixes
+        assert carried < 0.6
+    assert np.array_equal(filled[~hole], image[~hole])
+
+
+def test_a_smooth_wall_is_left_to_the_vote():
+    """No line crosses a shaded wall's edge with the hole: nothing is copied patch by patch
+    (each patch's light would show as a step)."""
+    rows, cols = np.indices((128, 128))
+    image = np.stack([150 + 0.4 * cols + 0.2 * rows] * 3, axis=-1).astype(np.uint8)
+    hole = np.zeros((128, 128), bool)
+    hole[30:100, 40:90] = True
+    _, band = patchfill.outer_band(image, hole)
+    assert not band.any()
+    image_with_flag, flag_hole, _ = _flag_beside_a_wall()
+    _, band = patchfill.outer_band(image_with_flag, flag_hole)
+    assert band[40:150, 52:60].mean() > 0.9  # along the flag
+    assert not band[:, 80:].any()  # along the wall
