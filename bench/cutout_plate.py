@@ -26,7 +26,6 @@ sys.path.insert(0, str(ROOT))
 from music2dance_cli.quiet import native_noise_filtered  # noqa: E402
 from tasks.align.face import choose_person, detect_faces, load_reference  # noqa: E402
 from tasks.animate.cutout.background import clean_plate, plate_hole  # noqa: E402
-from tasks.animate.cutout.patchfill import patch_fill  # noqa: E402
 from tasks.animate.cutout.reference import read_reference  # noqa: E402
 
 PHOTOS = ROOT.parent / "shared" / "photos"
@@ -76,7 +75,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "plates")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    patch_fill(np.zeros((64, 64, 3), np.uint8), np.eye(64, dtype=bool))  # compile numba
+    warm = np.zeros((64, 64), np.float32)
+    warm[20:40, 20:40] = 1.0
+    clean_plate(np.full((64, 64, 3), 128, np.uint8), warm, 1)  # compile numba
     grow = round(GROW * args.size)
     sys.stdout.write(f"{'photo':<18} {'matte s':>8} {'plate s':>8} {'texture':>8} {'old':>6}\n")
     photos = args.photos or photo_list(args.out)

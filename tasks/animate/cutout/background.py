@@ -7,6 +7,7 @@ import numpy as np
 from scipy.ndimage import label as ndimage_label
 from scipy.ndimage import maximum_filter1d, minimum_filter1d, uniform_filter1d
 
+from tasks.animate.cutout.bandfill import outer_band
 from tasks.animate.cutout.bones import TORSO
 from tasks.animate.cutout.patchfill import local_mean, match_light, patch_fill
 from tasks.animate.cutout.shadow import cast_shadow, joined
@@ -55,15 +56,18 @@ def clean_plate(
     image: np.ndarray, mask: np.ndarray, grow: int, keep: np.ndarray | None = None
 ) -> np.ndarray:
     """Photo (h, w, 3) uint8 with the person (soft mask (h, w), grown by `grow` px) and their
-    cast shadow (shadow.py) filled by copying patches of the rest of the photo (patchfill.py)
-    in the light of the hole's surroundings; keep (h, w) bool stays as photographed (the legs
+    cast shadow (shadow.py) filled by copying patches of the rest of the photo, the lines that
+    meet the hole first (bandfill.py), then the rest (patchfill.py), in the light of the hole's
+    surroundings; keep (h, w) bool stays as photographed (the legs
     of a seated photo, which the plate carries) but lends no patch to the fill."""
     hole = plate_hole(mask, grow)
     hole |= cast_shadow(image, hole)
-    if keep is None:
-        return match_light(patch_fill(image, hole), image, hole)
-    plate = match_light(patch_fill(image, hole | keep), image, hole | keep)
-    plate[keep] = image[keep]
+    if keep is not None:
+        hole |= keep
+    lined, band = outer_band(image, hole)
+    plate = match_light(patch_fill(lined, hole & ~band), image, hole)
+    if keep is not None:
+        plate[keep] = image[keep]
     return plate
 
 

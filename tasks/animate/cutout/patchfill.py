@@ -13,8 +13,7 @@ texture around them (mean |gradient| at full resolution): at a coarse level a bl
 and a misty sky have the same colour, and without the texture the smooth sky, which matches any
 blurred patch, would be copied into the rocks. OpenCV and scikit-image ship only diffusion or
 biharmonic fills, so the search and voting loops are written here, compiled with numba.
-Lines that meet the hole are first carried on into its outer band (bandfill.py), patch by
-patch, before the vote fills the rest.
+Lines that meet the hole are carried into its outer band before (bandfill.py).
 """
 
 from __future__ import annotations
@@ -24,8 +23,6 @@ import numpy as np
 from numba import njit
 from scipy import sparse
 from scipy.sparse.linalg import spsolve
-
-from tasks.animate.cutout.bandfill import SOURCE_DISTANCE_COST, priority_fill
 
 PATCH_RADIUS = 3  # 7x7 patches
 COARSEST_SIDE = 48  # px: the pyramid stops once the long side is this small (starting at 64
@@ -42,15 +39,13 @@ SEAM_SIDE = 256  # px: and near the hole's edge at this finer one
 SEAM_BAND = 12  # px inside the hole's edge over which the finer match fades out
 LIGHT_BLUR = 1.5  # px at those sides: only the light's step, not the texture, is matched
 TEXTURE_WEIGHT = 7.0  # texture features' scale against colour (squared: Newson et al.'s lambda 50)
-BAND_SIDE = 256  # px: the outer band is filled at the coarsest level at least this long
-BAND_WIDTH = 0.04  # of the long side: the band's width inside the hole (the evaluation's plate
-# reaches 0.03 past the person: the part of the fill that a dancer leaves bare most often)
 
 
 @njit(cache=True)
-def _distance(image, ty, tx, sy, sx, radius, bound):
+def patch_distance(image, ty, tx, sy, sx, radius, bound, skip=None):
     """SSD between the patches at target (ty, tx) and source (sy, sx); stops past `bound`.
-    Target taps outside the image are skipped (the source always lies `radius` inside)."""
+    Target taps outside the image, or where skip (h, w) bool (an unknown pixel), are skipped
+    (the source always lies `radius` inside)."""
     height, width = image.shape[:2]
     total = 0.0
     for dy in range(-radius, radius + 1):
@@ -60,6 +55,8 @@ def _distance(image, ty, tx, sy, sx, radius, bound):
         for dx in range(-radius, radius + 1):
             x = tx + dx
             if x < 0 or x >= width:
+                continue
+            if skip is not None and skip[y, x]:  # numba prunes it when None (the search)
                 continue
             for c in range(image.shape[2]):
                 diff = image[y, x, c] - image[sy + dy, sx + dx, c]
@@ -87,7 +84,7 @@ def _search(image, valid, targets, nnf, cost, radius, backward, seed):
                 sy = np.int64(nnf[ny, nx, 0]) + ty - ny
                 sx = np.int64(nnf[ny, nx, 1]) + tx - nx
                 if 0 <= sy < height and 0 <= sx < width and valid[sy, sx]:
-                    d = _distance(image, ty, tx, sy, sx, radius, best)
+                    d = patch_distance(image, ty, tx, sy, sx, radius, best)
                     if d < best:
                         best_y, best_x, best = sy, sx, d
         span = max(height, width)
@@ -95,7 +92,7 @@ def _search(image, valid, targets, nnf, cost, radius, backward, seed):
             sy = best_y + np.random.randint(-span, span + 1)
             sx = best_x + np.random.randint(-span, span + 1)
             if 0 <= sy < height and 0 <= sx < width and valid[sy, sx]:
-                d = _distance(image, ty, tx, sy, sx, radius, best)
+                d = patch_distance(image, ty, tx, sy, sx, radius, best)
                 if d < best:
                     best_y, best_x, best = sy, sx, d
             span //= 2
@@ -140,7 +137,7 @@ def _vote(image, holes, nnf, cost, radius, sigma2, best_only, out):
 def _costs(image, targets, nnf, cost, radius):
     for i in range(targets.shape[0]):
         ty, tx = targets[i, 0], targets[i, 1]
-        cost[ty, tx] = _distance(image, ty, tx, nnf[ty, tx, 0], nnf[ty, tx, 1], radius, np.inf)
+        cost[ty, tx] = patch_distance(image, ty, tx, nnf[ty, tx, 0], nnf[ty, tx, 1], radius, np.inf)
 
 
 def texture_features(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
@@ -161,7 +158,7 @@ def texture_features(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return np.stack(features, axis=-1)
 
 
-def _pyramid(image: np.ndarray, hole: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+def pyramid(image: np.ndarray, hole: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """[(image with texture channels (h, w, 5) float32, hole bool)] from full size down; a
     coarse pixel is a hole if any of its fine pixels is, so no person colour leaks into the
     coarse levels. The texture stays that of the full size, averaged."""
@@ -184,7 +181,7 @@ def _resize(image: np.ndarray, size: tuple[int, int], interpolation: int) -> np.
     return np.concatenate(parts, axis=-1)
 
 
-def _valid_sources(hole: np.ndarray, radius: int) -> np.ndarray:
+def valid_sources(hole: np.ndarray, radius: int) -> np.ndarray:
     """Patch centres whose whole patch is known and inside the image, within SOURCE_BAND of the
     hole: nearby patches match its light, and a distant object (another person) is not copied."""
     known = cv2.erode((~hole).astype(np.uint8), np.ones((2 * radius + 1,) * 2, np.uint8))
@@ -218,46 +215,17 @@ def _upsampled_matches(
     return up.astype(np.int32)
 
 
-def outer_band(image: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(image (h, w, 3) uint8 with the lines meeting the hole carried BAND_WIDTH into it by
-    `priority_fill`, the pixels so filled (h, w) bool). They are filled at a coarse level (the
-    search is brute force), each copied at full size from where its coarse pixel's patch came."""
-    levels = _pyramid(image, hole)
-    sides = [max(level_hole.shape) for _, level_hole in levels]
-    depth = next((i for i, side in enumerate(sides) if side >= BAND_SIDE), len(levels) - 1)
-    level, level_hole = levels[depth]
-    factor = 2 ** (len(levels) - 1 - depth)
-    sources = np.argwhere(_valid_sources(level_hole, PATCH_RADIUS)).astype(np.int64)
-    if not len(sources):
-        return image.copy(), np.zeros_like(hole)
-    inside = cv2.distanceTransform(level_hole.astype(np.uint8), cv2.DIST_L2, 3)
-    band = level_hole & (inside <= BAND_WIDTH * max(hole.shape) / factor)
-    offsets, filled = priority_fill(
-        level.copy(), level_hole, band, sources, PATCH_RADIUS, SOURCE_DISTANCE_COST
-    )
-    filled = filled.repeat(factor, axis=0).repeat(factor, axis=1)[: hole.shape[0], : hole.shape[1]]
-    ys, xs = np.nonzero(hole & filled)
-    shift = factor * offsets[ys // factor, xs // factor]
-    out = image.copy()
-    out[ys, xs] = image[ys + shift[:, 0], xs + shift[:, 1]]  # known: their coarse pixels are
-    return out, hole & filled
-
-
 def patch_fill(image: np.ndarray, hole: np.ndarray, seed: int = 0) -> np.ndarray:
     """(h, w, 3) uint8 image with hole (h, w) bool filled from the rest of the image."""
     if not hole.any():
         return image.copy()
-    image, band = outer_band(image, hole)
-    hole = hole & ~band
-    if not hole.any():
-        return image
     radius = PATCH_RADIUS
     rng = np.random.default_rng(seed)
-    levels = _pyramid(image, hole)
+    levels = pyramid(image, hole)
     nnf, current = None, None
     for depth, (level, level_hole) in enumerate(levels):
         shape = level_hole.shape
-        valid = _valid_sources(level_hole, radius)
+        valid = valid_sources(level_hole, radius)
         if not valid.any():  # the hole covers this level: nothing to copy from yet
             current = None
             continue

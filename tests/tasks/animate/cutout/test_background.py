@@ -13,6 +13,7 @@ from tasks.animate.cutout.background import (
     clean_plate,
     mirror_outside,
 )
+from tasks.animate.cutout.bandfill import outer_band
 from tasks.animate.cutout.bones import nearest_body_bone
 from tasks.animate.cutout.patchfill import match_light, patch_fill
 from tests.tasks.animate.cutout import figure
@@ -379,20 +380,22 @@ def _flag_beside_a_wall() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.clip(image, 0, 255).astype(np.uint8), hole, stripes
 
 
-@pytest.mark.parametrize("band_width", [patchfill.BAND_WIDTH, 0.0])
-def test_a_flag_meeting_the_hole_runs_on_into_it(monkeypatch, band_width):
-    """The flag's stripes continue across the hole's edge: filled in priority order, the band
-    along the flag carries them on; the coarse-to-fine vote alone lays the mostly-wall
-    surroundings over them and cuts the flag with a band of wall."""
+@pytest.mark.parametrize("with_band", [True, False])
+def test_a_flag_meeting_the_hole_runs_on_into_it(with_band):
+    """The flag's stripes continue across the hole's edge: in the plate, the band along the flag
+    is filled in priority order and carries them on; the coarse-to-fine vote alone lays the
+    mostly-wall surroundings over them and cuts the flag with a band of wall."""
     image, hole, stripes = _flag_beside_a_wall()
-    monkeypatch.setattr(patchfill, "BAND_WIDTH", band_width)
-    filled = patch_fill(image, hole).astype(np.float32)
+    if with_band:
+        filled = clean_plate(image, hole.astype(np.float32), grow=0).astype(np.float32)
+    else:
+        filled = patch_fill(image, hole).astype(np.float32)
     beside = np.zeros_like(hole)
     beside[48:142, 56:60] = True  # 4-8 px in: within the band (7.7 px), on the flag's side
     red = filled[..., 0] - filled[..., 1] > 80
     white = filled.min(axis=-1) > 215
     carried = np.mean(np.where(stripes, red, white)[beside])
-    if band_width:
+    if with_band:
         assert carried > 0.8
     else:  # what the band fixes
         assert carried < 0.6
@@ -406,9 +409,9 @@ def test_a_smooth_wall_is_left_to_the_vote():
     image = np.stack([150 + 0.4 * cols + 0.2 * rows] * 3, axis=-1).astype(np.uint8)
     hole = np.zeros((128, 128), bool)
     hole[30:100, 40:90] = True
-    _, band = patchfill.outer_band(image, hole)
+    _, band = outer_band(image, hole)
     assert not band.any()
     image_with_flag, flag_hole, _ = _flag_beside_a_wall()
-    _, band = patchfill.outer_band(image_with_flag, flag_hole)
+    _, band = outer_band(image_with_flag, flag_hole)
     assert band[40:150, 52:60].mean() > 0.9  # along the flag
     assert not band[:, 80:].any()  # along the wall
