@@ -61,6 +61,8 @@ def clean_plate(
     surroundings; keep (h, w) bool stays as photographed (the legs
     of a seated photo, which the plate carries) but lends no patch to the fill."""
     hole = plate_hole(mask, grow)
+    if not hole.any():  # nothing to fill: the light match has no edge to read
+        return image.copy()
     hole |= cast_shadow(image, hole)
     if keep is not None:
         hole |= keep

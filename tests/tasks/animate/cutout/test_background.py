@@ -332,6 +332,12 @@ def test_the_uncovered_bodys_side_slopes_where_its_width_steps():
     assert np.abs(np.diff(right)).max() <= 3
 
 
+def test_an_empty_matte_leaves_the_photo_as_its_plate():
+    photo = figure.background(seed=2)
+    plate = clean_plate(photo, np.zeros(photo.shape[:2], np.float32), grow=4)
+    assert np.array_equal(plate, photo)
+
+
 def test_patch_fill_takes_images_of_any_size():
     rng = np.random.default_rng(0)
     image = rng.integers(0, 255, (101, 77, 3)).astype(np.uint8)
