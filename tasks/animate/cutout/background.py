@@ -58,8 +58,8 @@ def clean_plate(
     """Photo (h, w, 3) uint8 with the person (soft mask (h, w), grown by `grow` px) and their
     cast shadow (shadow.py) filled by copying patches of the rest of the photo, the lines that
     meet the hole first (bandfill.py), then the rest (patchfill.py), in the light of the hole's
-    surroundings; keep (h, w) bool stays as photographed (the legs
-    of a seated photo, which the plate carries) but lends no patch to the fill."""
+    surroundings; keep (h, w) bool stays as photographed (the legs of a seated photo, which the
+    plate carries) but lends no patch to the fill."""
     hole = plate_hole(mask, grow)
     if not hole.any():  # nothing to fill: the light match has no edge to read
         return image.copy()

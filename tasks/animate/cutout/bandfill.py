@@ -97,7 +97,7 @@ def _best_source(image, hole, sources, y, x, radius, distance_cost):
 
 
 @njit(cache=True)
-def priority_fill(image, hole, band, sources, radius, distance_cost):
+def _priority_fill(image, hole, band, sources, radius, distance_cost):
     """Fill the hole (h, w) bool pixels in band (h, w) bool of image (h, w, c) float32 (in
     place) from the known patches centred at sources (N, 2), one front patch at a time in
     priority order, while a front point has a line (LINE_MIN). Returns offsets (h, w, 2)
@@ -143,7 +143,7 @@ def priority_fill(image, hole, band, sources, radius, distance_cost):
 
 def outer_band(image: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(image (h, w, 3) uint8 with the lines meeting the hole carried BAND_WIDTH into it by
-    `priority_fill`, the pixels so filled (h, w) bool)."""
+    `_priority_fill`, the pixels so filled (h, w) bool)."""
     levels = pyramid(image, hole)
     sides = [max(level_hole.shape) for _, level_hole in levels]
     depth = next((i for i, side in enumerate(sides) if side >= BAND_SIDE), len(levels) - 1)
@@ -154,12 +154,12 @@ def outer_band(image: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, np.ndar
         return image.copy(), np.zeros_like(hole)
     inside = cv2.distanceTransform(level_hole.astype(np.uint8), cv2.DIST_L2, 3)
     band = level_hole & (inside <= BAND_WIDTH * max(hole.shape) / factor)
-    offsets, filled = priority_fill(
+    offsets, filled = _priority_fill(
         level.copy(), level_hole, band, sources, PATCH_RADIUS, SOURCE_DISTANCE_COST
     )
     filled = filled.repeat(factor, axis=0).repeat(factor, axis=1)[: hole.shape[0], : hole.shape[1]]
     ys, xs = np.nonzero(hole & filled)
     shift = factor * offsets[ys // factor, xs // factor]
     out = image.copy()
-    out[ys, xs] = image[ys + shift[:, 0], xs + shift[:, 1]]  # known: their coarse pixels are
+    out[ys, xs] = image[ys + shift[:, 0], xs + shift[:, 1]]  # known, as their coarse pixels
     return out, hole & filled

@@ -13,7 +13,7 @@ texture around them (mean |gradient| at full resolution): at a coarse level a bl
 and a misty sky have the same colour, and without the texture the smooth sky, which matches any
 blurred patch, would be copied into the rocks. OpenCV and scikit-image ship only diffusion or
 biharmonic fills, so the search and voting loops are written here, compiled with numba.
-Lines that meet the hole are carried into its outer band before (bandfill.py).
+Before the vote, lines that meet the hole are carried into its outer band (bandfill.py).
 """
 
 from __future__ import annotations
