@@ -104,14 +104,10 @@ def _priority_fill(image, hole, band, sources, radius, distance_cost):
     int32, source minus target, and filled (h, w) bool."""
     height, width = hole.shape
     hole = hole.copy()
-    confidence = np.ones((height, width))
+    confidence = np.where(hole, 0.0, 1.0)
     offsets = np.zeros((height, width, 2), np.int32)
     filled = np.zeros((height, width), np.bool_)
     todo = np.argwhere(hole & band)
-    for y in range(height):
-        for x in range(width):
-            if hole[y, x]:
-                confidence[y, x] = 0.0
     left = todo.shape[0]
     while left > 0:
         best, best_y, best_x, best_confidence = -1.0, -1, -1, 0.0
