@@ -130,8 +130,10 @@ def compute(ctx: StageContext) -> None:
 
 SPEC = StageSpec(
     name="animate",
-    # 25: lines meeting the plate's hole are carried into its outer band first (the astronaut's flag
-    # runs on, not cut by a band of wall); 24: a point the edge split gives to an arm goes to the
+    # 26: a held arm lying across the body is drawn as photographed, never filled as if it moved
+    # away (monalisa's crossed hands showed as smeared rows of her dress); 25: lines meeting the
+    # plate's hole are carried into its outer band first (the astronaut's flag runs on, not cut by
+    # a band of wall); 24: a point the edge split gives to an arm goes to the
     # arm bone it is nearest, not the one whose flood reached it (a strip of multi1's forearm hung
     # from her upper arm); 23: what the free arm hides is read with the held arm as an arm (as
     # torso, it widened the body mirrored about the spine: the astronaut's chest patch showed
@@ -157,7 +159,7 @@ SPEC = StageSpec(
     # its light match is bounded; 7: the torso carries the tops of the thighs beneath the legs; 6: a
     # seated photo's hands on its knees leave with the arms; 5: seated legs stay in the plate; 4:
     # records joints2d
-    version=25,
+    version=26,
     upstream=("align", "audio", "render"),  # render: wan-animate's pose keypoints
     raw_inputs=("image", "audio"),
     params={

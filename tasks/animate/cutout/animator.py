@@ -207,7 +207,7 @@ class CutoutAnimator:
         with_arms = np.where(held_arm, photographed, self.labels)
         moving_arms = tuple(bone for bone in ARMS if not held[BONES[bone].end])
         shade, lit = arm_shadow(reference, with_arms, BODY, moving_arms)
-        fill, underlay = body_underlay(reference, with_arms, BODY, ARMS, spine, shade)
+        fill, underlay = body_underlay(reference, with_arms, BODY, ARMS, spine, shade, held_arm)
         # what an arm hides is carried by the body bone nearest it (a hand on the hip by the
         # torso, on the thigh by the thigh); where that is a seated photo's still leg, the
         # plate shows it

@@ -80,6 +80,7 @@ def body_underlay(
     arms: tuple[int, ...],
     spine: tuple[np.ndarray, np.ndarray] | None = None,
     shade: np.ndarray | None = None,
+    held: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """What the body shows once an arm lying across it moves away.
 
@@ -91,7 +92,8 @@ def body_underlay(
     jeans it uncovers. With the spine, an edge the arm hides is found by mirroring the free one
     (`_mirrored_edges`); one hidden over a few rows, or a leg's, from the free edge near it
     (`_bridged_edge`). shade (h, w) bool, the arm's shadow on the body (`arm_shadow`), lends no
-    pixel.
+    pixel. held (h, w) bool, an arm that keeps the photo's pose, bounds the body like any arm
+    but is never filled: the torso's sheet draws it as photographed.
     """
     own = np.isin(labels, body)
     fill = np.zeros(labels.shape, dtype=bool)
@@ -120,6 +122,8 @@ def body_underlay(
     first = _bridged_edge(labels, seen[0], first, -1, bridge, *sides[0])
     last = _bridged_edge(labels, seen[1], last, 1, bridge, *sides[1])
     fill = np.isin(labels, arms) & (cols >= first[:, None]) & (cols <= last[:, None])
+    if held is not None:
+        fill &= ~held
     if not fill.any():
         return fill, image
     # sources: the body's pixels away from its edges (the edge pixels mix in wall and arm); the

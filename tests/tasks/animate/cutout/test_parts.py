@@ -250,3 +250,26 @@ def test_an_arm_whose_hand_the_photo_hides_keeps_its_pose_and_hides_the_same_bod
     for held, (_, last) in runs.items():  # the last frame raises both arms by 150 degrees
         rows = np.nonzero(np.any([bone_pixels(last, bone) for bone in (3, 4)], axis=0))[0]
         assert (rows.mean() > shoulder + 20) if held else (rows.mean() < shoulder)
+
+
+def test_a_held_forearm_across_the_body_is_drawn_as_photographed(monkeypatch):
+    """The left hand hidden, its forearm lies across the belly (the painting's crossed arms):
+    it keeps the photo's pose on the torso's sheet, so every frame draws it. Filled as if it
+    moved away, it showed as the torso's rows smeared where the forearm was."""
+    across = FIGURE.copy()
+    across[[20, 22]] = [(128, 128), (118, 132)]  # the wrist and hand in front of the belly
+    photo, mask = photo_of(across)
+    clip = dance(across)
+    parts = np.stack([parts_of(j) for j in clip])
+    hidden = np.zeros(24, dtype=bool)
+    hidden[20] = True
+    body = ReferenceBody(mask, across.astype(np.float32), "test", hidden)
+    monkeypatch.setattr(animator_module, "read_reference", lambda *_, **__: body)
+    animator = CutoutAnimator(fit_shape=0.0, mesh_step=stage_params("animate")["mesh_step"])
+    animator.prepare(photo, FACE_BOX, parts[0], clip[0].astype(np.float32), clip_joints=clip)
+    frames, _ = animator.render_layers(parts, clip.astype(np.float32))
+    torso_cols = np.nonzero(bone_pixels(photo, TORSO)[128])[0]
+    forearm_cols = np.nonzero(bone_pixels(photo, 3)[128])[0]
+    assert forearm_cols.min() < torso_cols.max() - 10  # it lies in front of the torso
+    for frame in frames:
+        assert bone_pixels(frame, 3).sum() > 0.8 * bone_pixels(photo, 3).sum()
