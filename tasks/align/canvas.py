@@ -4,7 +4,8 @@ The output size is decided here, once: the long side is `align.resolution` and t
 driving video's (`render.aspect`: square, or portrait 9:16). The photo is scaled, never squashed,
 so its height fills the canvas: its top and bottom cut lines stay the frame's (a half-body photo
 never shows empty space where its legs would be). A photo wider than the canvas is cropped at
-the sides around the chosen face; a narrower one is placed around the face and extended by its
+the sides around the chosen face (the whole scaled photo is kept beside it, so an animator can
+still read the arms the crop cuts); a narrower one is placed around the face and extended by its
 mirror image, real texture that the animator then rids of the mirrored person (photo_box says
 where the photo is).
 """
@@ -68,12 +69,17 @@ def scaled_size(photo_hw: tuple[int, int], scale: float) -> tuple[int, int]:
     return max(1, round(photo_hw[1] * scale)), max(1, round(photo_hw[0] * scale))
 
 
+def scaled_photo(photo: np.ndarray, where: Placement) -> np.ndarray:
+    """The whole photo at the canvas's scale (area filter)."""
+    size = scaled_size(photo.shape[:2], where.scale)
+    return cv2.resize(photo, size, interpolation=cv2.INTER_AREA)
+
+
 def place_photo(photo: np.ndarray, where: Placement, canvas_hw: tuple[int, int]) -> np.ndarray:
     """(h, w, 3) uint8 canvas: the photo resized (area filter), cropped to the canvas or
     extended by its mirror image (cv2.BORDER_REFLECT) on the sides photo_box leaves free."""
     width = canvas_hw[1]
-    size = scaled_size(photo.shape[:2], where.scale)
-    scaled = cv2.resize(photo, size, interpolation=cv2.INTER_AREA)
+    scaled = scaled_photo(photo, where)
     if where.shift_x <= 0:
         return scaled[:, -int(where.shift_x) : width - int(where.shift_x)]
     _, right, _, left = where.box

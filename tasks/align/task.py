@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tasks.align.canvas import canvas_size, place_photo, placement
+from tasks.align.canvas import canvas_size, place_photo, placement, scaled_photo
 from tasks.align.face import choose_person, faces_in_file, load_reference
 from tasks.align.transform import (
     BACKGROUND_RGB,
@@ -28,7 +28,10 @@ def _driving_head_boxes(parts) -> np.ndarray:
 
 def compute(ctx: StageContext) -> None:
     """Write parts (T,h,w), rgb (T,h,w,3), joints2d (T,24,2), reference (h,w,3) and attrs;
-    photo_box: where the real photo lies in reference; other_faces: people not animated."""
+    photo_box: where the real photo lies in reference; other_faces: people not animated. Where
+    the canvas crops the photo's sides, also context (h,W,3), the whole scaled photo, with
+    context_left (reference = context[:, context_left:context_left+w]) and context_faces (the
+    people not animated, in context px)."""
     if ctx.image_path is None:
         raise InputError("no reference photo given (pass --image PATH)")
     photo = load_reference(ctx.image_path)
@@ -41,8 +44,8 @@ def compute(ctx: StageContext) -> None:
     size = canvas_size(ctx.params["resolution"], source_parts.shape[1:])
     where = placement(photo.shape[:2], size, face)
     face_out = where.face(face)
-    others = [where.face(box) for i, box in enumerate(faces) if i != chosen]
-    others = [box for box in others if box.right > 0 and box.left < size[1]]
+    others_whole = [where.face(box) for i, box in enumerate(faces) if i != chosen]
+    others = [box for box in others_whole if box.right > 0 and box.left < size[1]]
 
     matrix = fit_transform(_driving_head_boxes(source_parts), face_out, ctx.params["head_to_face"])
     ctx.log.info("align: scale %.3f, shift (%.1f, %.1f)", matrix[0, 0], *matrix[:, 2])
@@ -82,11 +85,25 @@ def compute(ctx: StageContext) -> None:
             "model": ctx.params["model"],
         }
     )
+    if where.shift_x < 0:  # an arm the crop cuts is still whole in the photo: keep it readable
+        whole = scaled_photo(photo, where)
+        context = ctx.out.create_array("context", shape=whole.shape, dtype="uint8")
+        context[:] = whole
+        left = -int(where.shift_x)
+        ctx.out.attrs.update(
+            {
+                "context_left": left,
+                "context_faces": [
+                    [top, right + left, bottom, box_left + left]
+                    for top, right, bottom, box_left in others_whole
+                ],
+            }
+        )
 
 
 SPEC = StageSpec(
     name="align",
-    version=2,
+    version=3,  # 3: context, the whole photo where the canvas crops its sides
     upstream=("densepose", "render"),
     raw_inputs=("image",),
     params={

@@ -38,29 +38,42 @@ def preview_frames(ctx: StageContext) -> Iterator[np.ndarray]:
 def cutout_frames(ctx: StageContext) -> Iterator[np.ndarray]:
     """The reference person cut out and skinned to the driving skeleton: (N, h, w, 3) chunks."""
     from tasks.animate.cutout import CutoutAnimator
+    from tasks.animate.cutout.window import Window
 
     align = ctx.upstream["align"]
     parts, joints = align["parts"], align["joints2d"]
     animator = CutoutAnimator(fit_shape=ctx.params["fit_shape"], mesh_step=ctx.params["mesh_step"])
+    if "context" in align:  # the canvas crops the photo's sides: dance on the whole photo
+        reference = align["context"][:]
+        window = Window(align.attrs["context_left"], parts.shape[2], reference.shape[1])
+        photo_box, other_faces = None, align.attrs["context_faces"]
+    else:
+        reference = align["reference"][:]
+        window = Window(0, parts.shape[2], parts.shape[2])
+        photo_box, other_faces = align.attrs.get("photo_box"), align.attrs.get("other_faces", [])
     animator.prepare(
-        align["reference"][:],
-        tuple(align.attrs["face_box"]),
-        parts[0],
-        joints[0],
-        photo_box=align.attrs.get("photo_box"),
-        other_faces=align.attrs.get("other_faces", []),
-        clip_joints=joints[:],
+        reference,
+        window.box_to_context(tuple(align.attrs["face_box"])),
+        window.widen(parts[:1])[0],
+        window.to_context(joints[0]),
+        photo_box=photo_box,
+        other_faces=other_faces,
+        clip_joints=window.to_context(joints[:]),
     )
     # where each frame draws the photo's skeleton: framed as the photo, not where the driving
     # body stands (evaluation compares the two there, and with the photo's own skeleton)
-    ctx.out.create_array("photo_joints2d", shape=(24, 2), dtype="float32")[:] = animator.body.joints
+    photo_joints = ctx.out.create_array("photo_joints2d", shape=(24, 2), dtype="float32")
+    photo_joints[:] = window.to_canvas(animator.body.joints)
     drawn = ctx.out.create_array(
         "joints2d", shape=joints.shape, chunks=(CHUNK, 24, 2), dtype="float32"
     )
     for start in range(0, parts.shape[0], CHUNK):
         chunk = slice(start, start + CHUNK)
-        frames, drawn[chunk] = animator.render_tracked(parts[chunk], joints[chunk])
-        yield frames
+        frames, tracked = animator.render_tracked(
+            window.widen(parts[chunk]), window.to_context(joints[chunk])
+        )
+        drawn[chunk] = window.to_canvas(tracked)
+        yield window.crop(frames)
 
 
 def magicanimate_frames(ctx: StageContext) -> Iterator[np.ndarray]:
@@ -130,8 +143,10 @@ def compute(ctx: StageContext) -> None:
 
 SPEC = StageSpec(
     name="animate",
-    # 26: a held arm lying across the body is drawn as photographed, never filled as if it moved
-    # away (monalisa's crossed hands showed as smeared rows of her dress); 25: lines meeting the
+    # 27: where the canvas crops the photo's sides, the cut-out dances on the whole photo (align's
+    # context): demo4's arms, cut by a portrait crop, were held in the photo's pose; 26: a held
+    # arm lying across the body is drawn as photographed, never filled as if it moved away
+    # (monalisa's crossed hands showed as smeared rows of her dress); 25: lines meeting the
     # plate's hole are carried into its outer band first (the astronaut's flag runs on, not cut by
     # a band of wall); 24: a point the edge split gives to an arm goes to the
     # arm bone it is nearest, not the one whose flood reached it (a strip of multi1's forearm hung
@@ -159,7 +174,7 @@ SPEC = StageSpec(
     # its light match is bounded; 7: the torso carries the tops of the thighs beneath the legs; 6: a
     # seated photo's hands on its knees leave with the arms; 5: seated legs stay in the plate; 4:
     # records joints2d
-    version=26,
+    version=27,
     upstream=("align", "audio", "render"),  # render: wan-animate's pose keypoints
     raw_inputs=("image", "audio"),
     params={

@@ -95,6 +95,15 @@ def test_portrait_driving_gives_a_9_16_output_with_the_photo_unsquashed(tmp_path
     assert abs((right - left) / (bottom - top) - (r - lf) / (b - t)) < 0.05  # same face shape
     assert abs((bottom - top) - (b - t) / 4) <= 1  # 512 -> 128 rows: scale 1/4
     assert out.attrs["photo_box"] == [0, 72, 128, 0]  # the sides were cropped, none filled
+    # the whole photo at the same scale stays readable beside the crop (an arm the crop cuts)
+    context, left = out["context"][:], out.attrs["context_left"]
+    assert context.shape == (128, 128, 3) and 0 < left <= 128 - 72
+    assert np.array_equal(context[:, left : left + 72], out["reference"][:])
+
+
+def test_an_uncropped_photo_has_no_context(tmp_path):
+    out = _run(tmp_path, data.astronaut()[:, 128:384], driving=(64, 64))  # narrow: filled sides
+    assert "context" not in out and "context_left" not in out.attrs
 
 
 def test_narrow_photo_on_a_square_output_marks_the_sides_to_fill(tmp_path):
@@ -123,3 +132,16 @@ def test_two_people_one_warning_and_the_index_picks_the_other(tmp_path, caplog):
         out = _run(tmp_path, _two_people(), driving=(64, 96), person=2)
     assert not caplog.records
     assert out.attrs["face_box"][3] > 64 and out.attrs["other_faces"][0][1] < 64
+
+
+def test_a_portrait_crop_keeps_the_other_persons_face_in_the_context(tmp_path):
+    """The crop around the chosen face leaves the other person out of the canvas; the context
+    (what the cut-out reads) still shows them, so their face box is kept in its pixels."""
+    out = _run(tmp_path, _two_people(), driving=(96, 54))  # portrait: the sides are cropped
+    assert out.attrs["other_faces"] == []  # outside the 72 px canvas
+    (other,) = out.attrs["context_faces"]
+    left = out.attrs["context_left"]
+    top, right, bottom, box_left = other
+    assert box_left > left + 72 and right <= out["context"].shape[1]  # right of the canvas
+    x = (box_left + right) // 2
+    assert abs(int(out["context"][(top + bottom) // 2, x].astype(int).mean()) - 200) > 10  # a face

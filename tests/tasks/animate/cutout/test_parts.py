@@ -5,12 +5,15 @@ reader is replaced), so these tests see only the bones, the mesh and the framing
 import cv2
 import numpy as np
 import pytest
+import zarr
 from scipy import ndimage
 
 from tasks.animate.cutout import animator as animator_module
 from tasks.animate.cutout.animator import CutoutAnimator
 from tasks.animate.cutout.bones import BONES, HEAD, NUM_BONES, TORSO
 from tasks.animate.cutout.reference import ReferenceBody
+from tasks.animate.task import cutout_frames
+from tasks.base import StageContext
 from tests.stage_params import stage_params
 
 SIZE = 256
@@ -273,3 +276,63 @@ def test_a_held_forearm_across_the_body_is_drawn_as_photographed(monkeypatch):
     assert forearm_cols.min() < torso_cols.max() - 10  # it lies in front of the torso
     for frame in frames:
         assert bone_pixels(frame, 3).sum() > 0.8 * bone_pixels(photo, 3).sum()
+
+
+def _cropped_align(photo, parts, clip, face_box, left, width):
+    """The align stage's group for the figure's photo cropped to columns left .. left + width,
+    the whole photo kept as its context (a square photo in a portrait video)."""
+    align = zarr.open_group(zarr.storage.MemoryStore(), mode="w")
+    top, right, bottom, box_left = face_box
+    align.create_array("reference", data=photo[:, left : left + width])
+    align.create_array("context", data=photo)
+    align.create_array("parts", data=parts[:, :, left : left + width])
+    align.create_array("joints2d", data=(clip - (left, 0)).astype(np.float32))
+    align.attrs.update(
+        {
+            "face_box": [top, right - left, bottom, box_left - left],
+            "photo_box": [0, width, SIZE, 0],
+            "other_faces": [],
+            "context_left": left,
+            "context_faces": [],
+        }
+    )
+    return align
+
+
+def test_an_arm_a_portrait_crop_cuts_dances_from_the_whole_photo(monkeypatch, tmp_path, caplog):
+    """A square photo in a portrait video: the crop around the face cuts the outstretched right
+    arm. Read from the crop alone, that arm ran out of the photo's side and kept its pose; read
+    from the whole photo (align's context), it dances, and the frames are the canvas's size."""
+    reach = FIGURE.copy()
+    reach[[19, 21, 23]] = [(70, 84), (40, 84), (28, 84)]  # out to the left, past the crop
+    photo, mask = photo_of(reach)
+    clip = dance(reach)
+    parts = np.stack([parts_of(j) for j in clip])
+    left, width = 64, 128
+    cropped_joints = (reach - (left, 0)).astype(np.float32)
+    bodies = {
+        "crop": ReferenceBody(mask[:, left : left + width], cropped_joints, "test"),
+        "context": ReferenceBody(mask, reach.astype(np.float32), "test"),
+    }
+    runs = {}
+    for name in ("crop", "context"):
+        body = bodies[name]
+        monkeypatch.setattr(animator_module, "read_reference", lambda *_, b=body, **__: b)
+        align = _cropped_align(photo, parts, clip, FACE_BOX, left, width)
+        if name == "crop":  # as before the context: the crop is all the cut-out sees
+            del align["context"]
+        ctx = StageContext(
+            params=stage_params("animate", fit_shape=0.0),
+            upstream={"align": align},
+            out=zarr.open_group(zarr.storage.MemoryStore(), mode="w"),
+            workdir=tmp_path,
+        )
+        caplog.clear()
+        frames = np.concatenate(list(cutout_frames(ctx)))
+        assert frames.shape == (len(clip), SIZE, width, 3)
+        held = "the person's right arm runs out of the photo's side" in caplog.text
+        right_arm = [np.any([bone_pixels(f, b) for b in (5, 6, 7)], axis=0) for f in frames]
+        moved = (right_arm[0] != right_arm[-1]).mean()
+        runs[name] = held, moved
+    assert runs["crop"][0] and not runs["context"][0]
+    assert runs["context"][1] > 0.02 and runs["context"][1] > 3 * runs["crop"][1]
