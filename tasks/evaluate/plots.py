@@ -82,7 +82,8 @@ def contact_sheet_figure(
     columns = 4
     rows = 1 + -(-len(frames) // 2)
     h, w = reference.shape[:2]
-    fig = Figure(figsize=(columns * 2.6, rows * 2.6 * h / w + 0.6), dpi=100)
+    height = rows * 2.6 * h / w + 0.6
+    fig = Figure(figsize=(columns * 2.6, height), dpi=100)
     panels = [photo_panel(reference, photo)]
     for frame, check, index in zip(frames, checks, indices, strict=True):
         measures = (
@@ -102,5 +103,5 @@ def contact_sheet_figure(
         "photo's person | yellow: fragments",
         fontsize=8,
     )
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / height))  # the legend's two lines stay clear
     return fig
