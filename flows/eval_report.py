@@ -135,6 +135,6 @@ def write_plots(groups: Mapping[str, Any], folder: Path, title: str) -> list[Pat
         photo, sheet, checks = body_checks(groups, idx)
         reference = np.asarray(groups["align"]["reference"])
         paths.append(folder / "contact_sheet.png")
-        figure = contact_sheet_figure(reference, photo, sheet, checks, idx.tolist(), fps)
+        figure = contact_sheet_figure(reference, photo, sheet, checks, idx.tolist(), fps, title)
         figure.savefig(paths[1])
     return paths
