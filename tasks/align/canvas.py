@@ -4,8 +4,8 @@ The output size is decided here, once: the long side is `align.resolution` and t
 driving video's (`render.aspect`: square, or portrait 9:16). The photo is scaled, never squashed,
 so its height fills the canvas: its top and bottom cut lines stay the frame's (a half-body photo
 never shows empty space where its legs would be). A photo wider than the canvas is cropped at
-the sides around the chosen face (the whole scaled photo is kept beside it, so an animator can
-still read the arms the crop cuts); a narrower one is placed around the face and extended by its
+the sides around the chosen face (the photo around the crop is kept beside it, so an animator
+can still read the arms the crop cuts); a narrower one is placed around the face and extended by its
 mirror image, real texture that the animator then rids of the mirrored person (photo_box says
 where the photo is).
 """
@@ -18,6 +18,9 @@ import cv2
 import numpy as np
 
 from tasks.align.face import FaceBox
+
+CONTEXT_REACH = 1.0  # of the canvas height: how far beside a crop the kept photo reaches (an
+# arm's span; a panorama's far ends would only cost the animator time)
 
 
 class Placement(NamedTuple):
@@ -73,6 +76,15 @@ def scaled_photo(photo: np.ndarray, where: Placement) -> np.ndarray:
     """The whole photo at the canvas's scale (area filter)."""
     size = scaled_size(photo.shape[:2], where.scale)
     return cv2.resize(photo, size, interpolation=cv2.INTER_AREA)
+
+
+def context_columns(where: Placement, canvas_hw: tuple[int, int], scaled_width: int) -> range:
+    """Columns of the scaled photo kept as context where the canvas crops its sides: the crop
+    and CONTEXT_REACH x the canvas height beside it, within the photo."""
+    height, width = canvas_hw
+    reach = round(CONTEXT_REACH * height)
+    left = -int(where.shift_x)
+    return range(max(0, left - reach), min(scaled_width, left + width + reach))
 
 
 def place_photo(photo: np.ndarray, where: Placement, canvas_hw: tuple[int, int]) -> np.ndarray:

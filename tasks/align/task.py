@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from tasks.align.canvas import canvas_size, place_photo, placement, scaled_photo
+from tasks.align.canvas import (
+    canvas_size,
+    context_columns,
+    place_photo,
+    placement,
+    scaled_photo,
+)
 from tasks.align.face import choose_person, faces_in_file, load_reference
 from tasks.align.transform import (
     BACKGROUND_RGB,
@@ -29,9 +35,9 @@ def _driving_head_boxes(parts) -> np.ndarray:
 def compute(ctx: StageContext) -> None:
     """Write parts (T,h,w), rgb (T,h,w,3), joints2d (T,24,2), reference (h,w,3) and attrs;
     photo_box: where the real photo lies in reference; other_faces: people not animated. Where
-    the canvas crops the photo's sides, also context (h,W,3), the whole scaled photo, with
-    context_left (reference = context[:, context_left:context_left+w]) and context_faces (the
-    people not animated, in context px)."""
+    the canvas crops the photo's sides, also context (h,W,3), the scaled photo around the crop
+    (`context_columns`), with context_left (reference = context[:, context_left:context_left+w])
+    and context_faces (the people not animated, in context px)."""
     if ctx.image_path is None:
         raise InputError("no reference photo given (pass --image PATH)")
     photo = load_reference(ctx.image_path)
@@ -87,15 +93,19 @@ def compute(ctx: StageContext) -> None:
     )
     if where.shift_x < 0:  # an arm the crop cuts is still whole in the photo: keep it readable
         whole = scaled_photo(photo, where)
-        context = ctx.out.create_array("context", shape=whole.shape, dtype="uint8")
-        context[:] = whole
-        left = -int(where.shift_x)
+        columns = context_columns(where, size, whole.shape[1])
+        context = ctx.out.create_array("context", shape=(height, len(columns), 3), dtype="uint8")
+        context[:] = whole[:, columns.start : columns.stop]
+        left = -int(where.shift_x) - columns.start
+        faces_in_context = [
+            [top, right + left, bottom, box_left + left]
+            for top, right, bottom, box_left in others_whole
+        ]
         ctx.out.attrs.update(
             {
                 "context_left": left,
                 "context_faces": [
-                    [top, right + left, bottom, box_left + left]
-                    for top, right, bottom, box_left in others_whole
+                    box for box in faces_in_context if box[1] > 0 and box[3] < len(columns)
                 ],
             }
         )
@@ -103,7 +113,7 @@ def compute(ctx: StageContext) -> None:
 
 SPEC = StageSpec(
     name="align",
-    version=3,  # 3: context, the whole photo where the canvas crops its sides
+    version=3,  # 3: context, the photo around the crop where the canvas crops its sides
     upstream=("densepose", "render"),
     raw_inputs=("image",),
     params={

@@ -1,9 +1,9 @@
 """The output canvas as a window onto the photo's wider context.
 
 Where the canvas crops the photo's sides (a square photo in a portrait video), the align stage
-keeps the whole scaled photo as `context`. The cut-out is made and danced on it, so an arm the
-crop cuts is still whole and dances (cut by the canvas, it was held in the photo's pose), then
-each frame is cropped back to the canvas.
+keeps the scaled photo around the crop as `context`. The cut-out is made and danced on it, so an
+arm the crop cuts is still whole and dances (cut by the canvas, it was held in the photo's pose),
+then each frame is cropped back to the canvas.
 """
 
 from __future__ import annotations

@@ -101,6 +101,16 @@ def test_portrait_driving_gives_a_9_16_output_with_the_photo_unsquashed(tmp_path
     assert np.array_equal(context[:, left : left + 72], out["reference"][:])
 
 
+def test_a_panoramas_context_reaches_a_canvas_height_beside_the_crop(tmp_path):
+    """Arms reach about a body height at most: a 4:1 panorama keeps that much beside the crop,
+    not its far ends (the animator's time grows with the context's width)."""
+    panorama = np.pad(data.astronaut(), ((0, 0), (768, 768), (0, 0)), mode="reflect")
+    out = _run(tmp_path, panorama, driving=(96, 54))
+    context, left = out["context"][:], out.attrs["context_left"]
+    assert context.shape == (128, 72 + 2 * 128, 3) and left == 128
+    assert np.array_equal(context[:, left : left + 72], out["reference"][:])
+
+
 def test_an_uncropped_photo_has_no_context(tmp_path):
     out = _run(tmp_path, data.astronaut()[:, 128:384], driving=(64, 64))  # narrow: filled sides
     assert "context" not in out and "context_left" not in out.attrs
