@@ -95,7 +95,7 @@ def test_portrait_driving_gives_a_9_16_output_with_the_photo_unsquashed(tmp_path
     assert abs((right - left) / (bottom - top) - (r - lf) / (b - t)) < 0.05  # same face shape
     assert abs((bottom - top) - (b - t) / 4) <= 1  # 512 -> 128 rows: scale 1/4
     assert out.attrs["photo_box"] == [0, 72, 128, 0]  # the sides were cropped, none filled
-    # the whole photo at the same scale stays readable beside the crop (an arm the crop cuts)
+    # the photo around the crop, at the same scale, stays readable (an arm the crop cuts)
     context, left = out["context"][:], out.attrs["context_left"]
     assert context.shape == (128, 128, 3) and 0 < left <= 128 - 72
     assert np.array_equal(context[:, left : left + 72], out["reference"][:])
