@@ -50,8 +50,8 @@ def compute(ctx: StageContext) -> None:
     size = canvas_size(ctx.params["resolution"], source_parts.shape[1:])
     where = placement(photo.shape[:2], size, face)
     face_out = where.face(face)
-    others_whole = [where.face(box) for i, box in enumerate(faces) if i != chosen]
-    others = [box for box in others_whole if box.right > 0 and box.left < size[1]]
+    others = [where.face(box) for i, box in enumerate(faces) if i != chosen]
+    others = [box for box in others if box.right > 0 and box.left < size[1]]
 
     matrix = fit_transform(_driving_head_boxes(source_parts), face_out, ctx.params["head_to_face"])
     ctx.log.info("align: scale %.3f, shift (%.1f, %.1f)", matrix[0, 0], *matrix[:, 2])
@@ -96,16 +96,15 @@ def compute(ctx: StageContext) -> None:
         columns = context_columns(where, size, whole.shape[1])
         context = ctx.out.create_array("context", shape=(height, len(columns), 3), dtype="uint8")
         context[:] = whole[:, columns.start : columns.stop]
-        left = -int(where.shift_x) - columns.start
-        faces_in_context = [
-            [top, right + left, bottom, box_left + left]
-            for top, right, bottom, box_left in others_whole
-        ]
+        in_context = where._replace(shift_x=-columns.start)  # photo px -> context px
+        others_in_context = [in_context.face(box) for i, box in enumerate(faces) if i != chosen]
         ctx.out.attrs.update(
             {
-                "context_left": left,
+                "context_left": -int(where.shift_x) - columns.start,
                 "context_faces": [
-                    box for box in faces_in_context if box[1] > 0 and box[3] < len(columns)
+                    list(box)
+                    for box in others_in_context
+                    if box.right > 0 and box.left < len(columns)
                 ],
             }
         )
